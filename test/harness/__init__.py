@@ -1,0 +1,9 @@
+"""Test harness of ethercat_master: virtual wires in network namespaces, ROS environments,
+and the rule for tests that need privileges (skip locally, fail in CI)."""
+
+from .requirements import require, require_root, require_tool
+from .ros_env import RosEnvironment
+from .virtual_wire import VirtualWire, remove_stale_wires
+
+__all__ = ["require", "require_root", "require_tool", "RosEnvironment", "VirtualWire",
+           "remove_stale_wires"]
