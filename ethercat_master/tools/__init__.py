@@ -1,0 +1,1 @@
+"""Command-line tools: the ``ethercat-master`` CLI and the demos."""
