@@ -99,7 +99,7 @@ def test_pip_install_gives_the_core_without_ros(tmp_path):
     target = tmp_path / "venv"
     venv.create(target, with_pip=True)
     py = str(target / "bin" / "python")
-    done = subprocess.run([py, "-m", "pip", "install", "-q", "--no-build-isolation", str(src)],
+    done = subprocess.run([py, "-m", "pip", "install", "-q", str(src)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     code = ("import ethercat_master, ethercat_master.transport, ethercat_master.protocol.frame as f;"
