@@ -133,6 +133,16 @@ def test_fmmu_registers_exist_only_for_supported_fmmus():
     assert reply.wkc == 0 and esc.pdi_read(RAM, 1) == b"\x00"
 
 
+def test_pdi_written_configuration_is_used_by_the_esc():
+    esc, chain = single()
+    esc.pdi_write(Register.CONFIGURED_STATION_ADDRESS, U16.pack(0x0042))
+    esc.pdi_write(fmmu_address(0), FmmuEntry(logical_start=0, length=1, physical_start=RAM, write=True,
+                                             active=True).encode())
+    station, logical = run(chain, fpwr(0x0042, RAM + 1, b"\x01"), Datagram(Command.LWR, 0, 0, b"\x02"))
+    assert (station.wkc, logical.wkc) == (1, 1)
+    assert esc.pdi_read(RAM, 2) == b"\x02\x01"
+
+
 def test_pdi_side_writes_bypass_the_mask():
     esc, chain = single()
     esc.pdi_write(Register.AL_STATUS_CODE, b"\x1b\x00")
@@ -209,8 +219,8 @@ def test_datagrams_past_the_end_of_memory_are_not_processed_nor_counted():
     esc, chain = single(ram_size_kib=8)
     end = esc.memory_size  # 0x3000
     esc.pdi_write(end - 1, b"\x5a")
-    last, past, write_past = run(chain, aprd(end - 1, 1), Datagram(Command.APRD, 0, position_address(0, end - 1), b"\xee\xee"),
-                                 apwr(end - 1, b"\x01\x02"))
+    past_end = Datagram(Command.APRD, 0, position_address(0, end - 1), b"\xee\xee")
+    last, past, write_past = run(chain, aprd(end - 1, 1), past_end, apwr(end - 1, b"\x01\x02"))
     assert (last.wkc, last.data) == (1, b"\x5a")
     assert (past.wkc, past.data) == (0, b"\xee\xee")
     assert write_past.wkc == 0 and esc.pdi_read(end - 1, 1) == b"\x5a"
@@ -236,7 +246,8 @@ def test_fpwr_fprd_round_trip_through_ram(offset, data):
     if fits:
         assert read.data == data
         ram = esc.pdi_read(RAM, 8 * 1024)
-        assert ram[:offset] == b"\xc3" * offset and ram[offset + len(data):] == b"\xc3" * (8 * 1024 - offset - len(data))
+        after = offset + len(data)
+        assert ram[:offset] == b"\xc3" * offset and ram[after:] == b"\xc3" * (8 * 1024 - after)
     else:
         assert read.data == bytes(len(data)) and esc.pdi_read(RAM, 8 * 1024) == b"\xc3" * 8 * 1024
 
