@@ -9,12 +9,14 @@ closing and recording; a backend overrides the private hooks ``_send`` and ``_re
 from __future__ import annotations
 
 import abc
+import select
+import socket
 import time
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ..errors import LinkError
 
-__all__ = ["Link", "Buffer"]
+__all__ = ["Link", "Buffer", "recv_polled"]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -92,3 +94,18 @@ class Link(abc.ABC):
 
     def _close(self) -> None:
         """Release resources (default: nothing)."""
+
+
+def recv_polled(sock: socket.socket, poller: "select.poll", size: int,
+                deadline: Optional[float]) -> Optional[tuple[bytes, Any]]:
+    """``recvfrom`` on a non-blocking socket, waiting with ``poller`` until ``deadline``
+    (absolute :func:`time.monotonic`; ``None`` waits forever). Returns ``(data, address)`` or
+    ``None`` at the deadline; ``OSError`` other than would-block propagates to the backend."""
+    while True:
+        try:
+            return sock.recvfrom(size)
+        except BlockingIOError:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            poller.poll(None if remaining is None else remaining * 1e3)

@@ -17,7 +17,7 @@ import struct
 import time
 from typing import Optional
 
-from ..errors import InterfaceDownError, InterfaceNotFoundError, LinkError, LinkPermissionError
+from ..errors import InterfaceDownError, InterfaceNotFoundError, LinkError, LinkPermissionError, ProtocolError
 from ..protocol.frame import (
     BROADCAST_MAC,
     ECAT_HEADER_SIZE,
@@ -28,8 +28,7 @@ from ..protocol.frame import (
     ETHERTYPE_ETHERCAT,
     decode_ecat_header,
 )
-from ..errors import ProtocolError
-from .link import Buffer, Link
+from .link import Buffer, Link, recv_polled
 
 __all__ = ["RawLink"]
 
@@ -112,17 +111,14 @@ class RawLink(Link):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                frame, addr = self._sock.recvfrom(RECV_SIZE)
-            except BlockingIOError:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._poll.poll(None if remaining is None else remaining * 1e3)
-                continue
+                got = recv_polled(self._sock, self._poll, RECV_SIZE, deadline)
             except OSError as e:
                 if e.errno == errno.ENETDOWN:
                     raise InterfaceDownError(self.interface, "interface went down") from None
                 raise LinkError(self.interface, f"receive failed: {e.strerror}") from None
+            if got is None:
+                return None
+            frame, addr = got
             if self._filter_outgoing and addr[2] == PACKET_OUTGOING:
                 continue
             return _trim_padding(memoryview(frame)[ETHERNET_HEADER_SIZE:])

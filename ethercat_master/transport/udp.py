@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..errors import LinkError
 from ..protocol.frame import ETHERNET_MTU, UDP_PORT_ETHERCAT
-from .link import Buffer, Link
+from .link import Buffer, Link, recv_polled
 
 __all__ = ["UdpLink", "UDP_PORT_ETHERCAT"]
 
@@ -59,17 +59,14 @@ class UdpLink(Link):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                data, peer = self._sock.recvfrom(ETHERNET_MTU)
-            except BlockingIOError:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._poll.poll(None if remaining is None else remaining * 1e3)
-                continue
+                got = recv_polled(self._sock, self._poll, ETHERNET_MTU, deadline)
             except OSError as e:
                 if e.errno == errno.ECONNREFUSED:  # ICMP port unreachable from an earlier send
                     continue
                 raise LinkError(self.name, f"receive failed: {e.strerror}") from None
+            if got is None:
+                return None
+            data, peer = got
             if self._is_server:
                 self.remote = peer
             return data

@@ -7,6 +7,7 @@ import random
 from typing import Any, Callable
 
 import pytest
+from harness.fuzz import mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -765,23 +766,6 @@ DECODERS["decode_coe(master to slave)"] = lambda raw: decode_coe(raw, M2S)
 DECODERS["decode_coe(slave to master)"] = lambda raw: decode_coe(raw, S2M)
 
 
-def _mutate(rng: random.Random, seed: bytes) -> bytes:
-    data = bytearray(seed)
-    choice = rng.randrange(5)
-    if choice == 0:
-        return rng.randbytes(rng.randrange(0, 48))
-    if choice == 1 and data:
-        for _ in range(rng.randint(1, 3)):
-            position = rng.randrange(len(data) * 8)
-            data[position // 8] ^= 1 << (position % 8)
-        return bytes(data)
-    if choice == 2:
-        return bytes(data[: rng.randrange(len(data) + 1)])
-    if choice == 3:
-        return bytes(data) + rng.randbytes(rng.randrange(1, 16))
-    if data:
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    return bytes(data)
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
@@ -791,7 +775,7 @@ def test_fuzz_decoders_raise_only_protocol_error(name: str) -> None:
     decoded = 0
     for _ in range(FUZZ_ITERATIONS):
         try:
-            decode(_mutate(rng, rng.choice(SEEDS)))
+            decode(mutate(rng, rng.choice(SEEDS)))
             decoded += 1
         except ProtocolError:
             pass
@@ -821,7 +805,7 @@ def test_fuzz_decode_sdo_info_raises_only_protocol_error() -> None:
             fragments.append(
                 SdoInfoMessage(
                     rng.choice([seed.opcode, *SdoInfoOpcode]),
-                    _mutate(rng, seed.data),
+                    mutate(rng, seed.data),
                     rng.random() < 0.3,
                     rng.choice([0, 0, 1, 2, rng.randrange(0x10000)]),
                 )

@@ -8,6 +8,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 
 import pytest
+from harness.fuzz import fuzz_decoder, mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -523,50 +524,36 @@ def _seeds() -> list[bytes]:
     ]
 
 
-def _mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
-    """Random bytes, or a seed bit-flipped, truncated, extended or with a byte overwritten."""
-    raw = bytearray(rng.choice(seeds))
-    kind = rng.randrange(5)
-    if kind == 0:
-        return rng.randbytes(rng.randrange(0, 80))
-    if kind == 1:
-        for _ in range(rng.randrange(1, 4)):
-            raw[rng.randrange(len(raw))] ^= 1 << rng.randrange(8)
-    elif kind == 2:
-        del raw[rng.randrange(len(raw) + 1) :]
-    elif kind == 3:
-        raw += rng.randbytes(rng.randrange(1, 40))
-    else:
-        raw[rng.randrange(len(raw))] = rng.randrange(256)
-    return bytes(raw)
 
 
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda d: getattr(d, "__qualname__", str(d)))
 def test_fuzz_deterministic(decoder):
-    rng = random.Random(0xE0E)
-    seeds = _seeds()
-    decoded = rejected = 0
-    for _ in range(20_000):
-        try:
-            decoder(_mutate(rng, seeds))
-        except ProtocolError:
-            rejected += 1
-        else:
-            decoded += 1
+    decoded, rejected = fuzz_decoder(decoder, _seeds(), 20_000, random.Random(0xE0E))
     # The mutations reach both outcomes, so the loop exercises the decoder's checks.
     assert decoded > 0 and rejected > 0
 
 
 def test_fuzz_reassembler_with_mutated_fragments():
+    """Frames fed fragment by fragment, each fragment mutated with probability 0.3: only
+    ProtocolError escapes, and every round without a mutation yields the original frame."""
     rng = random.Random(0xE0F)
-    seeds = [f.encode() for f in fragment_frame(bytes(range(256)) * 2, 100, 3)]
+    original = bytes(range(256)) * 2
+    seeds = [f.encode() for f in fragment_frame(original, 100, 3)]
     reassembler = Reassembler()
     frames = errors = 0
-    for _ in range(20_000):
-        try:
-            fragment = decode_eoe(_mutate(rng, seeds) if rng.random() < 0.3 else rng.choice(seeds))
-            if isinstance(fragment, EoEFragment) and reassembler.feed(fragment) is not None:
+    for _ in range(4_000):
+        mutated = False
+        for seed in seeds:
+            if rng.random() < 0.3:
+                seed, mutated = mutate(rng, seed), True
+            try:
+                fragment = decode_eoe(seed)
+                frame = reassembler.feed(fragment) if isinstance(fragment, EoEFragment) else None
+            except ProtocolError:
+                errors += 1
+                continue
+            if frame is not None:
                 frames += 1
-        except ProtocolError:
-            errors += 1
+                if not mutated:
+                    assert frame == original
     assert frames > 0 and errors > 0

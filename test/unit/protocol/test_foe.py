@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from harness.fuzz import fuzz_decoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -244,35 +245,10 @@ def _seeds() -> list[bytes]:
     ]
 
 
-def _mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
-    """Random bytes, or a seed bit-flipped, truncated, extended or with a byte overwritten."""
-    raw = bytearray(rng.choice(seeds))
-    kind = rng.randrange(5)
-    if kind == 0:
-        return rng.randbytes(rng.randrange(0, 48))
-    if kind == 1:
-        for _ in range(rng.randrange(1, 4)):
-            raw[rng.randrange(len(raw))] ^= 1 << rng.randrange(8)
-    elif kind == 2:
-        del raw[rng.randrange(len(raw) + 1) :]
-    elif kind == 3:
-        raw += rng.randbytes(rng.randrange(1, 16))
-    else:
-        raw[rng.randrange(len(raw))] = rng.randrange(256)
-    return bytes(raw)
 
 
 @pytest.mark.parametrize("decoder", DECODERS, ids=lambda d: getattr(d, "__qualname__", str(d)))
 def test_fuzz_deterministic(decoder):
-    rng = random.Random(0xF0E)
-    seeds = _seeds()
-    decoded = rejected = 0
-    for _ in range(20_000):
-        try:
-            decoder(_mutate(rng, seeds))
-        except ProtocolError:
-            rejected += 1
-        else:
-            decoded += 1
+    decoded, rejected = fuzz_decoder(decoder, _seeds(), 20_000, random.Random(0xF0E))
     # The mutations reach both outcomes, so the loop exercises the decoder's checks.
     assert decoded > 0 and rejected > 0

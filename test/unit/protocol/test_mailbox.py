@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from harness.fuzz import mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -240,23 +241,6 @@ DECODERS = {
 }
 
 
-def _mutate(rng: random.Random, seed: bytes) -> bytes:
-    data = bytearray(seed)
-    choice = rng.randrange(5)
-    if choice == 0:
-        return rng.randbytes(rng.randrange(0, 48))
-    if choice == 1 and data:
-        for _ in range(rng.randint(1, 3)):
-            position = rng.randrange(len(data) * 8)
-            data[position // 8] ^= 1 << (position % 8)
-        return bytes(data)
-    if choice == 2:
-        return bytes(data[: rng.randrange(len(data) + 1)])
-    if choice == 3:
-        return bytes(data) + rng.randbytes(rng.randrange(1, 16))
-    if data:
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    return bytes(data)
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
@@ -267,7 +251,7 @@ def test_fuzz_decoders_raise_only_protocol_error(name: str) -> None:
     decoded = 0
     for _ in range(FUZZ_ITERATIONS):
         try:
-            decode(_mutate(rng, rng.choice(seeds)))
+            decode(mutate(rng, rng.choice(seeds)))
             decoded += 1
         except ProtocolError:
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from harness.fuzz import mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -592,18 +593,6 @@ def all_decoders():
 DECODERS = all_decoders()
 
 
-def mutate(rng: random.Random, valid: bytes) -> bytes:
-    choice = rng.randrange(4)
-    if choice == 0:  # random bytes of a random length
-        return bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 2 * len(valid) + 3)))
-    if choice == 1:  # flipped bits, right length
-        data = bytearray(valid)
-        for _ in range(rng.randrange(1, 4)):
-            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-        return bytes(data)
-    if choice == 2:  # truncated
-        return valid[: rng.randrange(len(valid))]
-    return valid + bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 20)))  # extended
 
 
 @pytest.mark.parametrize("entry", DECODERS, ids=lambda e: e[0])

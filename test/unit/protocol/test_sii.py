@@ -15,6 +15,7 @@ import struct
 from dataclasses import replace
 
 import pytest
+from harness.fuzz import mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -650,23 +651,6 @@ FUZZ_IDS = [name for name, _, _ in FUZZ_TARGETS]
 FUZZ_ITERATIONS = 20_000
 
 
-def _mutate(rng: random.Random, sample: bytes) -> bytes:
-    """One random input: random bytes, or the sample bit-flipped, truncated, extended or overwritten."""
-    kind = rng.randrange(5)
-    if kind == 0:
-        return rng.randbytes(rng.randrange(2 * len(sample) + 9))
-    data = bytearray(sample)
-    if kind == 1 and data:
-        for _ in range(rng.randrange(1, 4)):
-            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-    elif kind == 2:
-        del data[rng.randrange(len(data) + 1) :]
-    elif kind == 3:
-        data += rng.randbytes(rng.randrange(1, 33))
-    elif data:
-        for _ in range(rng.randrange(1, 4)):
-            data[rng.randrange(len(data))] = rng.choice((0x00, 0xFF, rng.randrange(256)))
-    return bytes(data)
 
 
 def _decode_expecting_only_protocol_errors(decode, data: bytes) -> bool:
@@ -681,7 +665,7 @@ def _decode_expecting_only_protocol_errors(decode, data: bytes) -> bool:
 @pytest.mark.parametrize(("name", "decode", "sample"), FUZZ_TARGETS, ids=FUZZ_IDS)
 def test_fuzz_deterministic(name: str, decode, sample: bytes) -> None:
     rng = random.Random(f"sii-{name}")
-    outcomes = {_decode_expecting_only_protocol_errors(decode, _mutate(rng, sample)) for _ in range(FUZZ_ITERATIONS)}
+    outcomes = {_decode_expecting_only_protocol_errors(decode, mutate(rng, sample)) for _ in range(FUZZ_ITERATIONS)}
     if name in ("decode_fmmus", "end_of_categories"):
         assert outcomes == {False}  # these accept any bytes
     else:
