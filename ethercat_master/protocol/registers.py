@@ -1300,7 +1300,7 @@ class DcReceiveTimes:
 #: System time, receive time processing unit, system time offset (u64 each), system time
 #: delay (u32), system time difference (u32, sign and magnitude).
 _SYSTEM_TIME = struct.Struct("<QQQII")
-_DIFFERENCE_SIGN = 0x8000_0000  # set: local copy >= received system time (difference <= 0)
+_DIFFERENCE_SIGN = 0x8000_0000  # set: local copy < received system time (difference < 0)
 _DIFFERENCE_MAGNITUDE = 0x7FFF_FFFF
 
 
@@ -1318,7 +1318,8 @@ class DcSystemTime:
     system_time_offset: int
     #: Propagation delay from the reference clock to this ESC.
     system_time_delay: int
-    #: Mean (received system time - local copy); register bit 31 is the sign, bits 0-30 the magnitude.
+    #: Mean (local copy - received system time); register bit 31 is the sign (set: local copy
+    #: smaller than the received time, Section II Table 103), bits 0-30 the magnitude.
     system_time_difference: int = 0
 
     def __post_init__(self) -> None:
