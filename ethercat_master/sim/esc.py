@@ -28,12 +28,28 @@ Write mask
 Side effects of ECAT writes
     Run after the write, in registration order, by write hooks (:meth:`Esc.add_write_hook`):
     configured station address, DL control (station alias enable), AL control (the AL state
-    machine), FMMU configuration (recompiled mappings) and the clear-on-write error and
-    watchdog counters.
+    machine), FMMU configuration (recompiled mappings), SyncManager registers (channels reset
+    and their configuration locked while enabled) and the clear-on-write error and watchdog
+    counters.
+
+SyncManagers (:mod:`.sync_manager`)
+    ECAT accesses (physical, read-write and through FMMUs) and PDI accesses
+    (:meth:`Esc.pdi_read`, :meth:`Esc.pdi_write`) inside an enabled SyncManager's area follow
+    its buffer rules; the working counter counts an access when at least one of its bytes was
+    accepted. Completing a write of a channel with the watchdog trigger rewinds the process
+    data watchdog; in OP its expiry takes the slave to SAFE-OP with error 0x001B.
+
+Frames and firmware
+    The chain calls :meth:`Esc.frame_end` once after every frame: the SyncManagers accept their
+    end addresses again and the firmware tasks registered with :meth:`Esc.add_frame_end_hook`
+    (the mailbox server) run, as a slave's firmware polls between frames. The process data
+    watchdog is checked when the next frame arrives (before its first datagram), so a master
+    sees its expiry in the first frame after it.
 
 Simplifications (documented, deliberate)
-    * Writes take effect at once, datagram by datagram (a real ESC commits SyncManager buffers
-      only at the end of a frame with a valid FCS; the SyncManager layer will model that).
+    * Frames reaching an ESC are well formed (the chain drops malformed ones before any slave
+      sees them), so SyncManager buffers change hands when their end address is accessed
+      rather than when the frame's FCS has been checked.
     * A read-write command (APRW, FPRW, BRW, LRW) returns the memory content from before its own
       write (exchange semantics); LRW writes with the data the datagram brought and then puts
       the read bits into the datagram, so inputs and outputs may share logical addresses.
@@ -46,8 +62,9 @@ from __future__ import annotations
 
 import enum
 import struct
+import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 from ..errors import ProtocolError
 from ..protocol.al_status import (
@@ -73,7 +90,6 @@ from ..protocol.registers import (
     MAX_SYNC_MANAGERS,
     PORT_COUNT,
     PROCESS_DATA_RAM_START,
-    SM_STATUS_OFFSET,
     AlControl,
     DlControl,
     DlStatusFlag,
@@ -84,9 +100,11 @@ from ..protocol.registers import (
     PortDescriptor,
     PortType,
     Register,
+    SyncManagerChannel,
     fmmu_address,
     sync_manager_address,
 )
+from .sync_manager import ProcessDataWatchdog, SyncManager, SyncManagerLayout
 
 __all__ = [
     "ADDRESS_SPACE",
@@ -96,12 +114,15 @@ __all__ = [
     "EscType",
     "ALTransition",
     "WriteHook",
+    "FrameEndHook",
     "Esc",
 ]
 
 Buffer = Union[bytes, bytearray, memoryview]
 #: ``callback(address, length)`` of an ECAT write that touched the hook's range.
 WriteHook = Callable[[int, int], None]
+#: ``callback()`` run after every frame: the slave firmware's work between frames.
+FrameEndHook = Callable[[], None]
 
 #: The ESC address space: 64 KiB.
 ADDRESS_SPACE = 0x10000
@@ -177,8 +198,9 @@ _ECAT_WRITABLE_DC: tuple[tuple[int, bytes], ...] = (
 _FMMU_MASK = bytes((0xFF,) * 6 + (0x07, 0x07, 0xFF, 0xFF, 0x07, 0x03, 0x01, 0x00, 0x00, 0x00))
 #: One SyncManager: start, length, control, status (r/-), activate (bits 0,1,6,7), PDI control (r/-).
 _SM_MASK = bytes((0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0xC3, 0x00))
-#: Reset value of a SyncManager status byte: buffer state 11 ("no buffer written").
-_SM_STATUS_RESET = 0x30
+#: The same while the SyncManager is enabled: start, length and control are "r/(w)", writable
+#: only while the SyncManager is disabled (Section II Tables 89-91).
+_SM_MASK_ENABLED = bytes(5) + _SM_MASK[5:]
 
 #: Counter groups cleared by an ECAT write to any byte of the group (write value ignored).
 _CLEAR_ON_WRITE: tuple[tuple[int, int], ...] = (
@@ -191,6 +213,10 @@ _CLEAR_ON_WRITE: tuple[tuple[int, int], ...] = (
 _COUNTER_MAX = 0xFF
 #: Registers below this address hold configuration the ESC keeps decoded (station, DL control, FMMUs).
 _DERIVED_END = Register.FMMU_BASE + MAX_FMMUS * Register.FMMU_BASE.size
+#: Registers the process data watchdog's time comes from.
+_WATCHDOG_CONFIGURATION = (Register.WATCHDOG_DIVIDER, Register.WATCHDOG_TIME_PROCESS_DATA)
+#: End of the SyncManager register block.
+_SYNC_MANAGERS_END = Register.SYNC_MANAGER_BASE + MAX_SYNC_MANAGERS * Register.SYNC_MANAGER_BASE.size
 
 # Reset values (Section II).
 _WATCHDOG_DIVIDER_RESET = 0x09C2  # 100 us basic increment
@@ -266,16 +292,30 @@ class _Mapping:
             write=entry.write,
         )
 
-    def hot(self) -> "_HotMapping":
+    @property
+    def physical_bytes(self) -> tuple[int, int]:
+        """The physical bytes holding the mapped bits: (first, end)."""
+        return self.physical_bit >> 3, (self.physical_bit + self.end_bit - self.first_bit + 7) >> 3
+
+    def hot(self, route: "_Route") -> "_HotMapping":
         """The tuple the datagram loop unpacks: (logical_lo, logical_hi, aligned, first_bit,
-        end_bit, physical_bit), where an aligned mapping carries physical - logical_lo in the
-        last field instead of the physical bit."""
+        end_bit, physical_bit, route), where an aligned mapping carries physical - logical_lo in
+        the physical bit field, and ``route`` says how its physical bytes are accessed."""
         last = self.physical - self.logical_lo if self.aligned else self.physical_bit
-        return (self.logical_lo, self.logical_hi, self.aligned, self.first_bit, self.end_bit, last)
+        return (self.logical_lo, self.logical_hi, self.aligned, self.first_bit, self.end_bit, last, route)
 
 
+class _General:
+    """Route of a mapping whose physical bytes need the general path: they touch several
+    SyncManager areas, or plain memory and one, or a byte that triggers the watchdog."""
+
+
+_GENERAL = _General()
+#: How a mapping's physical bytes are accessed: None for plain memory, the SyncManager whose
+#: area holds them all, or :data:`_GENERAL`.
+_Route = Union[None, SyncManager, _General]
 #: See :meth:`_Mapping.hot`.
-_HotMapping = tuple[int, int, bool, int, int, int]
+_HotMapping = tuple[int, int, bool, int, int, int, _Route]
 
 
 def _get_bits(buf: Buffer, bit: int, count: int) -> int:
@@ -311,6 +351,9 @@ class Esc:
     :param bootstrap: whether the device supports the BOOT state (else INIT->BOOT is refused
         with AL status code 0x0013).
     :param name: a label for messages (e.g. the device name).
+    :param sync_manager_layout: the SyncManager configuration the device expects, checked on
+        state requests (see :class:`~.sync_manager.SyncManagerLayout`); None checks nothing.
+    :param clock: monotonic time in nanoseconds, for the process data watchdog.
     """
 
     def __init__(
@@ -327,6 +370,8 @@ class Esc:
         alias: int = 0,
         bootstrap: bool = True,
         name: str = "",
+        sync_manager_layout: Optional[SyncManagerLayout] = None,
+        clock: Callable[[], int] = time.monotonic_ns,
     ) -> None:
         if not 0 <= fmmu_count <= MAX_FMMUS:
             raise ValueError(f"fmmu_count {fmmu_count!r} is outside 0..{MAX_FMMUS}")
@@ -368,6 +413,25 @@ class Esc:
         self._hooks: list[tuple[int, int, WriteHook]] = []
         self._hook_lo = ADDRESS_SPACE
         self._hook_hi = 0
+        self._frame_hooks: list[FrameEndHook] = []
+        self._in_frame = False
+        self._clock = clock
+        #: The process data watchdog (0x0400, 0x0420, 0x0440, 0x0442).
+        self.watchdog = ProcessDataWatchdog(self._mem, clock)
+        self._ended: list[SyncManager] = []
+        self._sync_managers = tuple(
+            SyncManager(index, self._mem, self._size, self.watchdog.trigger, self._ended)
+            for index in range(sync_manager_count)
+        )
+        # Areas whose accesses go through a SyncManager: (start, end, channel) sorted by start,
+        # and their hull for a quick miss test on the hot path.
+        self._routes: tuple[tuple[int, int, SyncManager], ...] = ()
+        self._route_lo = ADDRESS_SPACE
+        self._route_hi = 0
+        # Bytes of enabled length-1 SyncManagers that only trigger the watchdog.
+        self._trigger_bytes: tuple[int, ...] = ()
+        self._layout: Optional[SyncManagerLayout] = None
+        self.sync_manager_layout = sync_manager_layout
 
         self._mem[Register.TYPE:Register.TYPE + EscIdentity.SIZE] = self.identity.encode()
         self.alias = alias
@@ -377,8 +441,7 @@ class Esc:
         self._poke(Register.WATCHDOG_DIVIDER, _U16.pack(_WATCHDOG_DIVIDER_RESET))
         self._poke(Register.WATCHDOG_TIME_PDI, _U16.pack(_WATCHDOG_TIME_RESET))
         self._poke(Register.WATCHDOG_TIME_PROCESS_DATA, _U16.pack(_WATCHDOG_TIME_RESET))
-        for index in range(sync_manager_count):
-            self._mem[sync_manager_address(index) + SM_STATUS_OFFSET] = _SM_STATUS_RESET
+        self.watchdog.configure()
         self.set_links((0,))
 
         for address, mask in _ECAT_WRITABLE:
@@ -400,6 +463,11 @@ class Esc:
         self.add_write_hook(watchdog_lo, watchdog_hi - watchdog_lo, self._counters_written)
         if fmmu_count:
             self.add_write_hook(fmmu_address(0), fmmu_count * FmmuEntry.SIZE, self._fmmus_written)
+        if sync_manager_count:
+            self.add_write_hook(sync_manager_address(0), sync_manager_count * SyncManagerChannel.SIZE,
+                                self._sync_managers_written)
+        for register in _WATCHDOG_CONFIGURATION:
+            self.add_write_hook(register, register.size, self._watchdog_written)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
@@ -455,22 +523,81 @@ class Esc:
         """AL status code (0x0134)."""
         return _U16.unpack_from(self._mem, Register.AL_STATUS_CODE)[0]
 
+    @property
+    def clock(self) -> Callable[[], int]:
+        """The monotonic nanosecond clock the process data watchdog runs on."""
+        return self._clock
+
+    @property
+    def sync_managers(self) -> Sequence[SyncManager]:
+        """The SyncManager channels, by index."""
+        return self._sync_managers
+
+    @property
+    def sync_manager_layout(self) -> Optional[SyncManagerLayout]:
+        """The SyncManager configuration the device expects (checked by :meth:`al_transition`);
+        None checks nothing. Set by the device layer, typically from the SII."""
+        return self._layout
+
+    @sync_manager_layout.setter
+    def sync_manager_layout(self, layout: Optional[SyncManagerLayout]) -> None:
+        if layout is not None:
+            missing = sorted(i for i in layout.indexes if i >= len(self._sync_managers))
+            if missing:
+                raise ValueError(f"the layout uses SyncManagers {missing}, this ESC has "
+                                 f"{len(self._sync_managers)}")
+        self._layout = layout
+
     # ------------------------------------------------------------------ local (PDI) side
     def pdi_read(self, address: int, length: int) -> bytes:
-        """Read memory as the local application does (no side effects)."""
+        """Read memory as the local application does. Inside an enabled SyncManager's area its
+        rules apply (reading a full mailbox to its last byte empties it, a buffered channel
+        hands out its newest complete buffer) and bytes it denies read as 0; elsewhere reading
+        has no side effects."""
         self._check_range(address, length)
-        return bytes(self._mem[address:address + length])
+        end = address + length
+        if address < self._route_hi and end > self._route_lo:
+            result = bytearray(length)
+            for lo, hi, sm in self._segments(address, end):
+                data = self._view[lo:hi] if sm is None else sm.read(False, lo, hi)
+                if data is not None:
+                    result[lo - address:hi - address] = data
+            return bytes(result)
+        return bytes(self._mem[address:end])
 
-    def pdi_write(self, address: int, data: Buffer) -> None:
+    def pdi_write(self, address: int, data: Buffer) -> bool:
         """Write memory as the local application does: no ECAT write mask, no write hooks (no
-        ECAT events such as an AL control request); the ESC's own view of its station address,
-        alias enable and FMMUs follows the new register contents."""
+        ECAT events such as an AL control request); inside an enabled SyncManager's area its
+        rules apply (writing a mailbox to its last byte fills it, a buffered channel publishes
+        a completed buffer). The ESC's own view of its station address, alias enable, FMMUs and
+        SyncManagers follows the new register contents (the PDI control register 0x0807 + 8n
+        deactivates a SyncManager and acknowledges repeat requests).
+
+        Returns False when SyncManagers denied every byte.
+        """
         self._check_range(address, len(data))
-        self._mem[address:address + len(data)] = data
+        end = address + len(data)
+        accepted = True
+        if address < self._route_hi and end > self._route_lo:
+            accepted = False
+            for lo, hi, sm in self._segments(address, end):
+                chunk = data[lo - address:hi - address]
+                if sm is None:
+                    self._mem[lo:hi] = chunk
+                    accepted = True
+                elif sm.write(False, lo, chunk):
+                    accepted = True
+        else:
+            self._mem[address:end] = data
         if address < _DERIVED_END:
             self._station_written(address, len(data))
             self._dl_control_written(address, len(data))
             self._fmmus_written(address, len(data))
+        if address < _SYNC_MANAGERS_END and end > Register.SYNC_MANAGER_BASE:
+            self._sync_managers_written(address, len(data))
+        if any(address < r + r.size and end > r for r in _WATCHDOG_CONFIGURATION):
+            self.watchdog.configure()
+        return accepted
 
     def set_al_status(self, state: ALState, code: int = ALStatusCode.NO_ERROR) -> None:
         """Change the AL state on the slave's own initiative (e.g. a watchdog dropping to
@@ -510,6 +637,24 @@ class Esc:
             raise ValueError(f"write masks cover the register area 0x0000-0x{_REGISTERS_END - 1:04X} only")
         self._wmask[address:address + len(mask)] = mask
 
+    def add_frame_end_hook(self, callback: FrameEndHook) -> None:
+        """Run ``callback()`` after every frame, from :meth:`frame_end`, in registration order:
+        where the slave's firmware works between frames (the mailbox server polls there)."""
+        self._frame_hooks.append(callback)
+
+    def frame_end(self) -> None:
+        """The frame being processed has passed this slave; the chain calls this once after
+        every frame. The SyncManagers accept their end addresses again and the frame end hooks
+        (the firmware) run; the process data watchdog is checked when the next frame arrives."""
+        self._in_frame = False
+        ended = self._ended
+        if ended:
+            for sm in ended:
+                sm.end_accessed = False
+            ended.clear()
+        for callback in self._frame_hooks:
+            callback()
+
     def add_write_hook(self, address: int, length: int, callback: WriteHook) -> None:
         """Call ``callback(address, length)`` after every ECAT write (datagram or FMMU) that
         touches ``address``..``address + length - 1``; the arguments are the written range."""
@@ -523,19 +668,25 @@ class Esc:
     def al_transition(self, current: ALState, requested: int) -> ALTransition:
         """The slave's answer to a request for state ``requested`` in state ``current``.
 
-        The one place where state requests are judged (ETG.1000.6 state machine); layers that
-        check mailbox or SyncManager settings override or wrap it. Here: an unknown state is
-        refused with 0x0012, BOOT without bootstrap support with 0x0013, a transition outside
-        the table with 0x0011; a refused slave stays where it is, except OP falls to SAFE-OP.
+        The one place where state requests are judged (ETG.1000.6 state machine); subclasses
+        may override or wrap it. Here: an unknown state is refused with 0x0012, BOOT without
+        bootstrap support with 0x0013, a transition outside the table with 0x0011, and a valid
+        transition whose SyncManagers differ from :attr:`sync_manager_layout` with that layout's
+        code (0x0016/0x0015 mailbox, 0x001D output, 0x001E input); a refused slave stays where
+        it is, except OP falls to SAFE-OP.
         """
         if requested not in _STATE_VALUES:
             return ALTransition(_refused_state(current), ALStatusCode.UNKNOWN_REQUESTED_STATE)
         target = ALState(requested)
         if target is ALState.BOOT and current is ALState.INIT and not self.bootstrap:
             return ALTransition(current, ALStatusCode.BOOTSTRAP_NOT_SUPPORTED)
-        if target in _ALLOWED[current]:
-            return ALTransition(target)
-        return ALTransition(_refused_state(current), ALStatusCode.INVALID_REQUESTED_STATE_CHANGE)
+        if target not in _ALLOWED[current]:
+            return ALTransition(_refused_state(current), ALStatusCode.INVALID_REQUESTED_STATE_CHANGE)
+        if self._layout is not None:
+            code = self._layout.check(current, target, self._channel)
+            if code:
+                return ALTransition(_refused_state(current), code)
+        return ALTransition(target)
 
     # -------------------------------------------------------------------- wire counters
     def count_invalid_frame(self) -> None:
@@ -588,6 +739,10 @@ class Esc:
         field, and the data is ``frame[start:start + length]``. The ADP and working counter
         fields are left to the caller.
         """
+        if not self._in_frame:  # first datagram of a frame: the watchdog kept running meanwhile
+            self._in_frame = True
+            if self.watchdog.running:
+                self._check_watchdog()
         if command >= _LRD:
             if command <= _LRW:
                 if not self._fmmus or (command == _LRW and not self._lrw_supported):
@@ -626,6 +781,8 @@ class Esc:
         end = ado + length
         if end > self._size or not length:
             return 0
+        if ado < self._route_hi and end > self._route_lo:
+            return self._put(frame, start, self._fetch(ado, length), combine=False)
         frame[start:start + length] = self._view[ado:end]
         return 1
 
@@ -633,6 +790,8 @@ class Esc:
         end = ado + length
         if end > self._size or not length:
             return 0
+        if ado < self._route_hi and end > self._route_lo:
+            return self._put(frame, start, self._fetch(ado, length), combine=True)
         value = int.from_bytes(frame[start:start + length], "little") | int.from_bytes(self._view[ado:end], "little")
         frame[start:start + length] = value.to_bytes(length, "little")
         return 1
@@ -640,8 +799,7 @@ class Esc:
     def _write(self, ado: int, frame, start: int, length: int) -> int:
         if ado + length > self._size or not length:
             return 0
-        self.ecat_write(ado, frame[start:start + length])
-        return 1
+        return 1 if self.ecat_write(ado, frame[start:start + length]) else 0
 
     def _read_write(self, ado: int, frame, start: int, length: int, broadcast: bool) -> int:
         """APRW/FPRW/BRW: read at ADO, write at ADO + physical read/write offset (0x0108)."""
@@ -649,23 +807,81 @@ class Esc:
             return 0
         write_at = ado + _U16.unpack_from(self._mem, Register.PHYSICAL_RW_OFFSET)[0]
         increment = 0
-        old = None
+        old: list[tuple[int, bytes]] = []
         if ado + length <= self._size:
-            old = bytes(self._view[ado:ado + length])
-            increment = 1
-        if write_at + length <= self._size:
-            self.ecat_write(write_at, frame[start:start + length])
+            old = self._fetch(ado, length)
+            increment = 1 if old else 0
+        if write_at + length <= self._size and self.ecat_write(write_at, frame[start:start + length]):
             increment += 2
-        if old is not None:
-            if broadcast:
-                value = int.from_bytes(frame[start:start + length], "little") | int.from_bytes(old, "little")
-                old = value.to_bytes(length, "little")
-            frame[start:start + length] = old
+        self._put(frame, start, old, combine=broadcast)
         return increment
 
-    def ecat_write(self, address: int, data: Buffer) -> None:
-        """Write as the EtherCAT side does: register bits outside the ECAT write mask keep their
-        value, then the write hooks of the touched range run. No range check (callers check)."""
+    def _fetch(self, address: int, length: int) -> list[tuple[int, bytes]]:
+        """An ECAT read of ``address``..: (offset, data) of every part accepted, which is all of
+        it outside SyncManager areas."""
+        parts = []
+        for lo, hi, sm in self._segments(address, address + length):
+            data = bytes(self._view[lo:hi]) if sm is None else sm.read(True, lo, hi)
+            if data is not None:
+                parts.append((lo - address, data))
+        return parts
+
+    @staticmethod
+    def _put(frame, start: int, parts: list[tuple[int, bytes]], combine: bool) -> int:
+        """Put read ``parts`` into the datagram data at ``start`` (ORed in for broadcast reads);
+        1 when there was any, for the working counter."""
+        for offset, data in parts:
+            at = start + offset
+            if combine:
+                value = int.from_bytes(frame[at:at + len(data)], "little") | int.from_bytes(data, "little")
+                data = value.to_bytes(len(data), "little")
+            frame[at:at + len(data)] = data
+        return 1 if parts else 0
+
+    def _segments(self, lo: int, hi: int) -> list[tuple[int, int, Optional[SyncManager]]]:
+        """``lo``..``hi`` split into SyncManager areas (with their channel) and plain memory
+        (None)."""
+        segments: list[tuple[int, int, Optional[SyncManager]]] = []
+        at = lo
+        for start, end, sm in self._routes:
+            if end <= at:
+                continue
+            if start >= hi:
+                break
+            if start > at:
+                segments.append((at, start, None))
+                at = start
+            stop = end if end < hi else hi
+            segments.append((at, stop, sm))
+            at = stop
+        if at < hi:
+            segments.append((at, hi, None))
+        return segments
+
+    def ecat_write(self, address: int, data: Buffer) -> bool:
+        """Write as the EtherCAT side does: inside an enabled SyncManager's area by its rules;
+        elsewhere register bits outside the ECAT write mask keep their value, then the write
+        hooks of the touched range run. Returns False when SyncManagers denied every byte. No
+        range check (callers check)."""
+        end = address + len(data)
+        for byte in self._trigger_bytes:
+            if address <= byte < end:
+                self.watchdog.trigger()
+        if address < self._route_hi and end > self._route_lo:
+            accepted = False
+            for lo, hi, sm in self._segments(address, end):
+                chunk = data[lo - address:hi - address]
+                if sm is None:
+                    self._store(lo, chunk)
+                    accepted = True
+                elif sm.write(True, lo, chunk):
+                    accepted = True
+            return accepted
+        self._store(address, data)
+        return True
+
+    def _store(self, address: int, data: Buffer) -> None:
+        """Plain ECAT write: the write mask, then the write hooks."""
         end = address + len(data)
         mem = self._mem
         if address >= _REGISTERS_END:
@@ -688,14 +904,16 @@ class Esc:
     # -------------------------------------------------------------------- logical access
     def _logical(self, command: int, address: int, frame, start: int, length: int) -> int:
         """LRD/LWR/LRW through the FMMUs: reads are taken from memory before any write of this
-        datagram, writes use the incoming data, then the read bits replace the datagram's."""
+        datagram, writes use the incoming data, then the read bits replace the datagram's.
+        Physical ranges inside SyncManager areas go through the SyncManagers (a bit-wise mapping
+        accesses the whole bytes that hold its bits)."""
         end = address + length
         size = self._size
         view = self._view
         read_hit = write_hit = False
         pending: list[tuple[int, int, object]] = []
         if command != _LWR:
-            for lo, hi, aligned, first_bit, end_bit, physical_bit in self._read_maps:
+            for lo, hi, aligned, first_bit, end_bit, physical_bit, route in self._read_maps:
                 if hi <= address or lo >= end:
                     continue
                 if aligned:  # physical_bit holds physical - logical for byte-wise mappings
@@ -708,20 +926,42 @@ class Esc:
                         continue
                     physical = first + physical_bit
                     at = start + first - address
-                    if command == _LRD:
-                        frame[at:at + count] = view[physical:physical + count]
+                    if route is None:
+                        if command == _LRD:
+                            frame[at:at + count] = view[physical:physical + count]
+                        else:
+                            pending.append((at, -count, bytes(view[physical:physical + count])))
+                    elif route is _GENERAL:
+                        parts = self._fetch(physical, count)
+                        if not parts:
+                            continue
+                        for offset, data in parts:
+                            pending.append((at + offset, -len(data), data))
                     else:
-                        pending.append((at, -count, bytes(view[physical:physical + count])))
+                        data = route.read(True, physical, physical + count)  # type: ignore[union-attr]
+                        if data is None:
+                            continue
+                        pending.append((at, -count, data))
                 else:
                     span = self._bit_span(first_bit, end_bit, physical_bit, address, end)
                     if span is None:
                         continue
                     logical_bit, physical_at, count = span
-                    value = _get_bits(self._mem, physical_at, count)
+                    if route is not None:
+                        lo_byte, hi_byte = physical_at >> 3, (physical_at + count + 7) >> 3
+                        parts = self._fetch(lo_byte, hi_byte - lo_byte)
+                        if not parts:
+                            continue
+                        held = bytearray(view[lo_byte:hi_byte])
+                        for offset, data in parts:
+                            held[offset:offset + len(data)] = data
+                        value = _get_bits(held, physical_at - lo_byte * 8, count)
+                    else:
+                        value = _get_bits(self._mem, physical_at, count)
                     pending.append((start * 8 + logical_bit - address * 8, count, value))
                 read_hit = True
         if command != _LRD:
-            for lo, hi, aligned, first_bit, end_bit, physical_bit in self._write_maps:
+            for lo, hi, aligned, first_bit, end_bit, physical_bit, route in self._write_maps:
                 if hi <= address or lo >= end:
                     continue
                 if aligned:
@@ -733,14 +973,23 @@ class Esc:
                     if count <= 0:
                         continue
                     at = start + first - address
-                    self.ecat_write(first + physical_bit, frame[at:at + count])
+                    if route is None:
+                        self._store(first + physical_bit, frame[at:at + count])
+                    elif route is _GENERAL:
+                        if not self.ecat_write(first + physical_bit, frame[at:at + count]):
+                            continue
+                    elif not route.write(True, first + physical_bit, frame[at:at + count]):  # type: ignore[union-attr]
+                        continue
                 else:
                     span = self._bit_span(first_bit, end_bit, physical_bit, address, end)
                     if span is None:
                         continue
                     logical_bit, physical_at, count = span
                     value = _get_bits(frame, start * 8 + logical_bit - address * 8, count)
-                    self.ecat_write(*_merge_bits(self._mem, physical_at, count, value))
+                    if route is None:
+                        self._store(*_merge_bits(self._mem, physical_at, count, value))
+                    elif not self.ecat_write(*_merge_bits(self._mem, physical_at, count, value)):
+                        continue
                 write_hit = True
         for at, count, value in pending:
             if count < 0:  # byte-wise: at is a byte offset, -count bytes
@@ -796,8 +1045,56 @@ class Esc:
             if mapping is not None:
                 mappings.append(mapping)
         self._fmmus = tuple(mappings)
-        self._read_maps = tuple(m.hot() for m in mappings if m.read)
-        self._write_maps = tuple(m.hot() for m in mappings if m.write)
+        self._compile_maps()
+
+    def _compile_maps(self) -> None:
+        """The hot tuples of the FMMU mappings, with the route of their physical bytes."""
+        self._read_maps = tuple(m.hot(self._route(*m.physical_bytes)) for m in self._fmmus if m.read)
+        self._write_maps = tuple(m.hot(self._route(*m.physical_bytes)) for m in self._fmmus if m.write)
+
+    def _route(self, lo: int, hi: int) -> _Route:
+        """How physical bytes ``lo``..``hi`` are accessed (see :data:`_Route`)."""
+        if any(lo <= byte < hi for byte in self._trigger_bytes):
+            return _GENERAL
+        touched = [(start, end, sm) for start, end, sm in self._routes if start < hi and lo < end]
+        if not touched:
+            return None
+        if len(touched) == 1 and touched[0][0] <= lo and hi <= touched[0][1]:
+            return touched[0][2]
+        return _GENERAL
+
+    def _sync_managers_written(self, address: int, length: int) -> None:
+        """SyncManager registers changed (from ECAT or the PDI): channels whose configuration,
+        enable or PDI deactivation changed are reset, their start, length and control registers
+        are locked while enabled, and the routing of accesses is rebuilt."""
+        size = SyncManagerChannel.SIZE
+        first = max(0, (address - Register.SYNC_MANAGER_BASE) // size)
+        last = (address + length - 1 - Register.SYNC_MANAGER_BASE) // size + 1
+        changed = False
+        for sm in self._sync_managers[first:last]:
+            if sm.reconfigure():
+                changed = True
+                self.set_ecat_write_mask(sm.address, _SM_MASK_ENABLED if sm.enabled else _SM_MASK)
+        if changed:
+            routes = sorted((sm for sm in self._sync_managers if sm.routed), key=lambda sm: (sm.start, sm.index))
+            self._routes = tuple((sm.start, sm.end, sm) for sm in routes)
+            self._route_lo = min((sm.start for sm in routes), default=ADDRESS_SPACE)
+            self._route_hi = max((sm.end for sm in routes), default=0)
+            self._trigger_bytes = tuple(sm.start for sm in self._sync_managers if sm.trigger_only)
+            self._compile_maps()
+
+    def _watchdog_written(self, address: int, length: int) -> None:
+        self.watchdog.configure()
+
+    def _channel(self, index: int) -> SyncManagerChannel:
+        return self._sync_managers[index].channel()
+
+    def _check_watchdog(self) -> None:
+        """The firmware's reaction to the process data watchdog: when it expires in OP, the
+        slave stops its outputs and drops to SAFE-OP with error 0x001B (SSC, SOES). An expiry
+        outside OP is only recorded in the registers (SSC supervises the outputs in OP only)."""
+        if self.watchdog.check() and self._mem[Register.AL_STATUS] & AL_STATE_MASK == ALState.OP:
+            self._set_al(ALState.SAFEOP, ALStatusCode.SYNC_MANAGER_WATCHDOG)
 
     def _counters_written(self, address: int, length: int) -> None:
         end = address + length
