@@ -219,10 +219,10 @@ def test_other_frame_types_pass_unchanged():
     assert chain[0].pdi_read(Register.RX_ERROR_COUNTER_PORT0, 1) == b"\x00"
 
 
-def test_an_empty_chain_returns_frames_unprocessed():
-    chain = SlaveChain([])
-    (reply,) = run(chain, Datagram(Command.BRD, 0, 0, b"\x00"))
-    assert (reply.wkc, reply.adp) == (0, 0)
+def test_an_empty_chain_returns_nothing():
+    chain = SlaveChain([])  # no slave: the master's port has no link, the frame is lost
+    assert chain.process(Frame([Datagram(Command.BRD, 0, 0, b"\x00")]).encode()) is None
+    assert (chain.frames_lost, chain.frames_processed) == (1, 0)
 
 
 # ----------------------------------------------------- chain versus slave-by-slave processing
@@ -261,8 +261,11 @@ def test_chain_matches_slave_by_slave_processing(datagram_list):
         while offset < len(wire):
             offset = esc.process_datagram(wire, offset)
     assert bytes(fast_reply) == bytes(wire)
+    dc_block = slice(Register.DC_RECEIVE_TIME_PORT0, Register.DC_RECEIVE_TIME_PORT0 + 0x100)
     for a, b in zip(fast, reference):
-        assert a.pdi_read(0, 0x3000) == b.pdi_read(0, 0x3000)
+        fast_memory, reference_memory = bytearray(a.pdi_read(0, 0x3000)), bytearray(b.pdi_read(0, 0x3000))
+        del fast_memory[dc_block], reference_memory[dc_block]  # DC registers follow time, not datagrams
+        assert fast_memory == reference_memory
 
 
 # ------------------------------------------------------------------------------ server
