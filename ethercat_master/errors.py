@@ -14,9 +14,11 @@ datagram, the register, the ETG code and its text.
     │   └── LinkPermissionError   no root / CAP_NET_RAW
     ├── FrameTimeout              no reply before the deadline
     ├── ProtocolError             bytes that do not decode as the structure they claim to be
-    │   └── MailboxError          a mailbox conversation went wrong (counter, toggle, stale, error reply)
+    │   ├── MailboxError          a mailbox conversation went wrong (counter, toggle, stale, error reply)
+    │   └── SiiError              a slave's SII (EEPROM) interface failed
     ├── WorkingCounterError       a datagram came back with an unexpected working counter
     ├── ALStatusError             a slave refused or left an AL state, with its AL status code
+    │   └── BusStateError         several slaves did not reach a requested state
     ├── SdoAbort                  a CoE SDO transfer was aborted, with the ETG abort code
     ├── FoEError                  an FoE transfer was refused, with the ETG FoE error code
     └── ConfigError               a configuration file is invalid (file, line, field, expectation)
@@ -24,7 +26,7 @@ datagram, the register, the ETG code and its text.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 __all__ = [
     "EtherCATError",
@@ -35,8 +37,10 @@ __all__ = [
     "FrameTimeout",
     "ProtocolError",
     "MailboxError",
+    "SiiError",
     "WorkingCounterError",
     "ALStatusError",
+    "BusStateError",
     "SdoAbort",
     "FoEError",
     "ConfigError",
@@ -135,6 +139,22 @@ class MailboxError(ProtocolError):
         super().__init__(f"{protocol} mailbox{who}", detail, offset)
 
 
+class SiiError(ProtocolError):
+    """A slave's SII interface failed: its EEPROM did not acknowledge a command, the ESC
+    refused a write, a written word reads back different, or the PDI keeps the EEPROM.
+
+    A :class:`~ethercat_master.errors.ProtocolError` (structure ``"SII interface of slave
+    ..."``) whose message reads ``"slave position 3 (EL2008): <detail>"``.
+
+    :ivar slave: how the slave is named, e.g. ``"position 3 (EL2008)"``.
+    """
+
+    def __init__(self, slave: str, detail: str):
+        super().__init__(f"SII interface of slave {slave}", detail)
+        self.slave = slave
+        self.args = (f"slave {slave}: {detail}",)
+
+
 # ------------------------------------------------------------------------------------ process
 class WorkingCounterError(EtherCATError):
     """A datagram returned with a working counter other than the expected one.
@@ -171,6 +191,25 @@ class ALStatusError(EtherCATError):
             f"slave {slave}: requested {requested}, is {current}, "
             f"AL status code 0x{status_code:04X} ({text})"
         )
+
+
+class BusStateError(ALStatusError):
+    """Several slaves did not reach a requested state.
+
+    The inherited fields describe the first failing slave (by the order given); all of them are
+    in :attr:`failures` and in the message.
+
+    :ivar failures: one :class:`ALStatusError` per slave that did not reach the state.
+    """
+
+    def __init__(self, failures: Sequence[ALStatusError]):
+        first = failures[0]
+        super().__init__(first.slave, first.requested, first.current, first.status_code, first.text)
+        self.failures = tuple(failures)
+        details = "; ".join(
+            f"{f.slave}: is {f.current}, AL status code 0x{f.status_code:04X} ({f.text})" for f in failures
+        )
+        self.args = (f"{len(failures)} slaves did not reach {first.requested}: {details}",)
 
 
 class SdoAbort(EtherCATError):

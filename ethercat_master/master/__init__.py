@@ -1,8 +1,25 @@
-"""The EtherCAT master: bus access, scan, AL states, mailbox, PDO mapping, cyclic exchange.
+"""The EtherCAT master: bus access, scan, SII, AL states, mailbox, PDO mapping, cyclic exchange.
 
-Built so far: :class:`Bus`, the acyclic datagram engine every other part of the master uses.
+Built so far:
+
+- :class:`Bus`: the acyclic datagram engine every other part uses;
+- :func:`scan`: count, reset and address the slaves, read their identity and SII, detect the
+  topology; each slave is described by a :class:`SlaveInfo`;
+- SII access (:func:`read_sii`, :func:`write_sii_words`);
+- AL state control (:func:`request_state`, :func:`request_states`, :func:`read_states`).
 """
 
+from .al import acknowledge_errors, broadcast_state, read_states, request_state, request_states, transition_timeout
 from .bus import Bus, BusCounters, Request
+from .scan import DEFAULT_FIRST_STATION_ADDRESS, BusScan, scan
+from .sii_reader import SiiTarget, SiiTiming, read_sii, read_sii_images, read_sii_words, write_sii_words
+from .slave_info import MailboxArea, SlaveInfo
 
-__all__ = ["Bus", "BusCounters", "Request"]
+__all__ = [
+    "Bus", "BusCounters", "Request",
+    "scan", "BusScan", "DEFAULT_FIRST_STATION_ADDRESS",
+    "SlaveInfo", "MailboxArea",
+    "SiiTarget", "SiiTiming", "read_sii", "read_sii_images", "read_sii_words", "write_sii_words",
+    "read_states", "broadcast_state", "request_state", "request_states", "acknowledge_errors",
+    "transition_timeout",
+]
