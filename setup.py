@@ -18,6 +18,7 @@ setup(
     entry_points={
         "console_scripts": [
             "ethercat-master = ethercat_master.tools.cli:main",
+            "ethercat-sim = ethercat_master.sim.cli:main",
         ],
     },
     classifiers=[
