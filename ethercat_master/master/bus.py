@@ -96,17 +96,23 @@ class Bus:
         self._next_index = 0
 
     # ------------------------------------------------------------------------- batches
-    def exchange(self, requests: Sequence[Request]) -> list[Datagram]:
+    def exchange(self, requests: Sequence[Request], *, retries: Optional[int] = None) -> list[Datagram]:
         """Exchange ``requests``; return the reply datagrams in the same order.
 
         Requests are packed into as few frames as fit. Raises :class:`FrameTimeout` when a
         frame stays unanswered through all retries, and :class:`WorkingCounterError` for the
         first reply whose working counter differs from its request's ``expected_wkc`` (after
         all frames were exchanged, so no request is left half done).
+
+        :param retries: overrides the bus's retries for this exchange; ``0`` for datagrams that
+            must not be repeated blindly (a mailbox read empties the mailbox it reads).
         """
+        attempts = (self.retries if retries is None else retries) + 1
+        if attempts < 1:
+            raise ValueError(f"retries must be non-negative, got {retries!r}")
         replies: list[Datagram] = []
         for batch in self._frames(requests):
-            replies.extend(self._exchange_frame(batch))
+            replies.extend(self._exchange_frame(batch, attempts))
         for request, reply in zip(requests, replies):
             if request.expected_wkc is not None and reply.wkc != request.expected_wkc:
                 self.counters.wkc_mismatches += 1
@@ -141,9 +147,9 @@ class Bus:
             size += need
         return batches
 
-    def _exchange_frame(self, batch: list[Request]) -> list[Datagram]:
+    def _exchange_frame(self, batch: list[Request], attempts: int) -> list[Datagram]:
         with self._lock:
-            for attempt in range(self.retries + 1):
+            for attempt in range(attempts):
                 if attempt:
                     self.counters.retries += 1
                 sent = [Datagram(r.command, self._take_index(), r.address, r.data) for r in batch]
@@ -161,7 +167,7 @@ class Bus:
                     return reply
                 self.counters.timeouts += 1
         what = ", ".join(r.describe() for r in batch[:3]) + (" ..." if len(batch) > 3 else "")
-        raise FrameTimeout(f"reply to {what} (after {self.retries + 1} attempts)", self.timeout)
+        raise FrameTimeout(f"reply to {what} (after {attempts} attempts)", self.timeout)
 
     def _await(self, sent: list[Datagram], deadline: float) -> Optional[list[Datagram]]:
         while True:
