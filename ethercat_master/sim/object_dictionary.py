@@ -51,7 +51,7 @@ PDO mapping and assignment (CiA 301 7.5.2.35/36 procedure; ETG.1000.6 SI0 rule)
       octets: 0x06040042.
 
     Complete access from subindex 0 replaces SI0 and the entries in one step and is checked as
-    a whole. :meth:`ObjectDictionary.sync_manager_layout` computes the resulting process data
+    a whole. :meth:`ObjectDictionary.sync_manager_pdos` computes the resulting process data
     layout of a sync manager from its assignment and mapping objects.
 
 Complete access layout (SSC ``OBJ_GetObjectLength``, SOES ``complete_access_subindex_loop``)
@@ -112,7 +112,7 @@ __all__ = [
     "OdObject",
     "MappedEntry",
     "PdoLayout",
-    "SyncManagerLayout",
+    "SyncManagerPdos",
     "ObjectDictionary",
     "var",
     "array",
@@ -545,7 +545,7 @@ class PdoLayout:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncManagerLayout:
+class SyncManagerPdos:
     """The process data of one sync manager: its assigned PDOs, packed bit by bit."""
 
     sync_manager: int
@@ -793,7 +793,7 @@ class ObjectDictionary:
         )
 
     # ------------------------------------------------------------------ process data
-    def sync_manager_layout(self, sync_manager: int) -> SyncManagerLayout:
+    def sync_manager_pdos(self, sync_manager: int) -> SyncManagerPdos:
         """The process data of ``sync_manager`` from its assignment (0x1C10 + n) and mappings.
 
         :raises LookupError: the dictionary has no assignment object for that sync manager.
@@ -823,7 +823,7 @@ class ObjectDictionary:
                 entries.append(mapped)
                 offset += mapped.bit_length
             pdos.append(PdoLayout(mapping.index, tuple(entries)))
-        return SyncManagerLayout(sync_manager, tuple(pdos))
+        return SyncManagerPdos(sync_manager, tuple(pdos))
 
     # ----------------------------------------------------------------------- internals
     def _rights(self) -> tuple[ObjectAccess, ObjectAccess]:

@@ -467,7 +467,7 @@ class SimulatedSlave(Esc):
                 length = description.default_lengths()[index]
                 entries: tuple[_Mapped, ...] = ()
             else:
-                layout = self.od.sync_manager_layout(index)
+                layout = self.od.sync_manager_pdos(index)
                 length = layout.byte_length
                 entries = tuple(_Mapped(e.index, e.subindex, self.od.entry(e.index, e.subindex), e.bit_offset,
                                         e.bit_length) for e in layout.entries if not e.gap)

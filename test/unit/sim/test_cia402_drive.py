@@ -124,8 +124,8 @@ def test_standard_objects_types_access_and_pdo_layout():
     assert tx == [0x60410010, 0x60640020, 0x606C0020, 0x60770010, 0x60610008, 0x60F40020]
     assignments = (b.get(0x1C12), b.get(0x1C12, 1), b.get(0x1C13), b.get(0x1C13, 1))
     assert assignments == (1, 0x1600, 1, 0x1A00)
-    assert b.od.sync_manager_layout(2).byte_length == 13
-    assert b.od.sync_manager_layout(3).byte_length == 17
+    assert b.od.sync_manager_pdos(2).byte_length == 13
+    assert b.od.sync_manager_pdos(3).byte_length == 17
     # free run, SM-synchronous and DC SYNC0 supported; free run by default
     assert b.get(0x1C32, 4) == b.get(0x1C33, 4) == 0x0007
     assert b.get(0x1C32, 1) == 0

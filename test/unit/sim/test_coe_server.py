@@ -256,7 +256,7 @@ def test_complete_access_download_of_an_assignment(server: CoeServer) -> None:
     )
     assert isinstance(download(server, 0x1600, 0, mapping, ca=True), SdoDownloadResponse)
     assert upload(server, 0x1600, 0, ca=True) == mapping
-    assert server.od.sync_manager_layout(2).byte_length == 5
+    assert server.od.sync_manager_pdos(2).byte_length == 5
 
 
 def test_complete_access_download_in_segments(server: CoeServer) -> None:

@@ -129,7 +129,7 @@ def test_standard_objects_of_a_coe_description():
     assert [od.get(0x1C00, n) for n in range(1, 5)] == [1, 2, 3, 4]
     assert od.get(0x1C13, 0) == 2 and [od.get(0x1C13, n) for n in (1, 2)] == [0x1A02, 0x1A04]
     assert od.get(0x1C12, 0) == 0
-    layout = od.sync_manager_layout(3)
+    layout = od.sync_manager_pdos(3)
     assert layout.byte_length == 8
     assert [(e.index, e.subindex, e.bit_offset) for e in layout.entries if e.index == 0x6000][-1] == (0x6000, 0x11, 16)
 
@@ -217,7 +217,7 @@ def test_drive_description_matches_its_object_dictionary():
     assert [dc.assign_activate for dc in image.dc_op_modes] == [0x0300, 0x0000]
     od = build_chain([model])[0].od
     for pdo, sync_manager in ((image.rx_pdos[0], 2), (image.tx_pdos[0], 3)):
-        layout = od.sync_manager_layout(sync_manager)
+        layout = od.sync_manager_pdos(sync_manager)
         assert [(e.index, e.subindex, e.bit_length) for e in layout.entries] == [
             (e.index, e.subindex, e.bit_length) for e in pdo.entries]
         assert pdo.sync_manager == sync_manager

@@ -382,7 +382,7 @@ def test_assignment_rules(od: ObjectDictionary) -> None:
     assert code_of(od.sdo_download, 0x1C12, 0, b"\x02") == 0x06090030  # 0x1600 twice
     od.sdo_download(0x1C12, 1, U16.pack(0x1601))
     od.sdo_download(0x1C12, 0, b"\x02")
-    assert od.sync_manager_layout(2).byte_length == 6
+    assert od.sync_manager_pdos(2).byte_length == 6
 
 
 def test_assignment_total_length(state: State) -> None:
@@ -393,14 +393,14 @@ def test_assignment_total_length(state: State) -> None:
 
 
 def test_layout_follows_the_assignment_and_mappings(od: ObjectDictionary) -> None:
-    assert od.sync_manager_layout(3).entries == (MappedEntry(0x6041, 0, 16, 0),)
+    assert od.sync_manager_pdos(3).entries == (MappedEntry(0x6041, 0, 16, 0),)
     od.sdo_download(0x1A00, 0, b"\x00")
     od.sdo_download(0x1A00, 2, U32.pack(pdo_mapping_value(0, 0, 3)))
     od.sdo_download(0x1A00, 0, b"\x02")
     od.sdo_download(0x1C13, 0, b"\x00")
     od.sdo_download(0x1C13, 2, U16.pack(0x1A01))
     od.sdo_download(0x1C13, 0, b"\x02")
-    layout = od.sync_manager_layout(3)
+    layout = od.sync_manager_pdos(3)
     assert [pdo.index for pdo in layout.pdos] == [0x1A00, 0x1A01]
     assert layout.entries == (
         MappedEntry(0x6041, 0, 16, 0),
@@ -410,16 +410,16 @@ def test_layout_follows_the_assignment_and_mappings(od: ObjectDictionary) -> Non
     assert layout.entries[1].gap and not layout.entries[0].gap
     assert (layout.bit_length, layout.byte_length) == (51, 7)
     with pytest.raises(LookupError):
-        od.sync_manager_layout(4)
+        od.sync_manager_pdos(4)
 
 
 def test_layout_reports_an_inconsistent_dictionary(state: State) -> None:
     od = ObjectDictionary(state, [pdo_assignment(2, [0x1600])])
     with pytest.raises(ValueError, match="missing PDO 0x1600"):
-        od.sync_manager_layout(2)
+        od.sync_manager_pdos(2)
     od.add(pdo_mapping(0x1600, "RxPDO", [pdo_mapping_value(0x7000, 1, 8)]))
     with pytest.raises(ValueError, match="missing 0x7000:01"):
-        od.sync_manager_layout(2)
+        od.sync_manager_pdos(2)
 
 
 def test_object_lists(od: ObjectDictionary) -> None:
