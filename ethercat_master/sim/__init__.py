@@ -1,59 +1,62 @@
 """Slave-chain simulator: EtherCAT slaves in software, written from the ESC specification.
 
 The simulator exists to catch a master's mistakes, so it follows the Beckhoff ESC datasheets
-(Section I technology, Section II registers), ETG.1000.4 and ETG.1000.6, never this project's
-master (``sim`` imports ``protocol`` and ``errors`` only). It must satisfy an independent
-master (SOEM/pysoem) too.
+(Section I technology, Section II registers), ETG.1000.4/.6, ETG.2010 and the device profiles,
+never this project's master (``sim`` imports ``protocol``, ``transport`` and ``errors`` only).
+SOEM (pysoem) drives it end to end over a veth pair (``test/integration/test_pysoem_peer.py``).
 
-Public API::
+Layers, bottom up::
 
-    Esc            one EtherCAT Slave Controller: 64 KiB of registers and process RAM,
-                   identity registers, ECAT write masks, station/alias/position/broadcast/
-                   logical (FMMU, bit-granular) addressing, working counters, the AL state
-                   machine (Esc.al_transition is the one place requests are judged),
-                   DL status, clear-on-write error counters; PDI-side access with
-                   Esc.pdi_read / Esc.pdi_write; extension points Esc.add_write_hook and
-                   Esc.set_ecat_write_mask for later layers (SII, SyncManagers, DC, mailbox)
-    EscType        values of the ESC type register (ET1100 by default)
-    ALTransition   outcome of a state request: resulting state and AL status code
-    SlaveChain     a line of Esc processing whole EtherCAT payloads like the wire:
-                   SlaveChain.process(payload) -> the returning payload, or None if dropped
-    ChainServer    a thread serving a SlaveChain on a transport Link (start/stop, context
-                   manager, frame counters)
+    Esc                 one EtherCAT Slave Controller: registers and process RAM, addressing
+                        and working counters, FMMUs, SyncManagers (sync_manager), the AL state
+                        machine, the process-data watchdog, ECAT write masks and hooks
+    Eeprom              the SII EEPROM behind registers 0x0500-0x050F
+    SlaveMailbox        the slave's mailbox firmware; CoeServer (with an ObjectDictionary),
+                        FoEServer, EoEEndpoint serve its protocols
+    SimulatedSlave      an Esc with its EEPROM, mailbox, servers and device application, built
+                        from a DeviceDescription by a DeviceModel (devices: EK1100, EL1008,
+                        EL2008, EL3102, Cia402DriveModel)
+    SlaveChain          slaves wired by a Topology (ports, cables, delays), with DC clocks
+                        (DcUnit), processing whole frames; ChainServer serves it on a Link
+    FaultPlan/FaultyWire, MailboxFaultPlan/MailboxFaults
+                        seeded frame-level and mailbox-level fault injection
+    load_chain          a chain from a YAML description (config/sim_chain.yaml);
+                        ``ethercat-sim`` serves one on an interface or on UDP
 
 Example::
 
-    from ethercat_master.sim import ChainServer, Esc, SlaveChain
-    from ethercat_master.transport.inprocess import InProcessLink
+    from ethercat_master.sim import ChainServer, load_chain
+    from ethercat_master.transport import InProcessLink
 
-    chain = SlaveChain(Esc(name=f"slave{i}") for i in range(3))
+    chain = load_chain("config/sim_chain.yaml").chain
     master_end, sim_end = InProcessLink.pair()
     with ChainServer(chain, sim_end):
         master_end.send(payload)              # EtherCAT header + datagrams
-        reply = master_end.recv(timeout=1.0)  # processed by the three slaves
+        reply = master_end.recv(timeout=1.0)
 """
 
 from .chain import ChainServer, SlaveChain
-from .esc import (
-    ADDRESS_SPACE,
-    DEFAULT_FEATURES,
-    DEFAULT_PORTS,
-    MAX_RAM_SIZE_KIB,
-    ALTransition,
-    Esc,
-    EscType,
-    WriteHook,
-)
+from .chain_config import LoadedChain, load_chain, parse_chain_config
+from .coe_server import CoeServer
+from .dc import ClockSpec, DcUnit, ManualTime
+from .device import DeviceDescription
+from .eeprom import Eeprom
+from .eoe_endpoint import EoEEndpoint
+from .esc import ALTransition, Esc, EscType
+from .faults import FaultPlan, FaultRate, FaultyWire, TopologyEvent
+from .foe_server import FoEServer
+from .mailbox import SlaveMailbox
+from .mailbox_faults import MailboxFaultPlan, MailboxFaults
+from .object_dictionary import ObjectDictionary
+from .slave import DeviceApplication, DeviceModel, SimulatedSlave, build_chain
+from .sync_manager import MailboxLayout, SyncManagerLayout
+from .topology import Topology
 
 __all__ = [
-    "Esc",
-    "EscType",
-    "ALTransition",
-    "WriteHook",
-    "SlaveChain",
-    "ChainServer",
-    "ADDRESS_SPACE",
-    "MAX_RAM_SIZE_KIB",
-    "DEFAULT_FEATURES",
-    "DEFAULT_PORTS",
+    "Esc", "EscType", "ALTransition", "MailboxLayout", "SyncManagerLayout", "Eeprom",
+    "SlaveMailbox", "CoeServer", "ObjectDictionary", "FoEServer", "EoEEndpoint",
+    "DeviceDescription", "DeviceModel", "DeviceApplication", "SimulatedSlave", "build_chain",
+    "SlaveChain", "ChainServer", "Topology", "DcUnit", "ClockSpec", "ManualTime",
+    "FaultPlan", "FaultRate", "FaultyWire", "TopologyEvent", "MailboxFaultPlan", "MailboxFaults",
+    "LoadedChain", "load_chain", "parse_chain_config",
 ]
