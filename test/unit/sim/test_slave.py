@@ -49,6 +49,7 @@ from ethercat_master.sim.dc import ClockSpec, ManualTime
 from ethercat_master.sim.devices.beckhoff import EK1100, EL1008, EL2008, EL3102, AnalogSignal
 from ethercat_master.sim.devices.cia402_drive import CycleTrigger
 from ethercat_master.sim.devices.drive import Cia402DriveModel
+from ethercat_master.sim.object_dictionary import SyncModeSupport
 from ethercat_master.sim.slave import DeviceApplication, DeviceModel, SimulatedSlave, build_chain
 
 U16 = struct.Struct("<H")
@@ -414,6 +415,15 @@ def test_a_sync0_cycle_below_the_minimum_is_refused():
     bus = Bus(build_chain([Cia402DriveModel()], time_source=time, clocks=[ClockSpec(0, 0.0)]))
     activate_sync0(bus, time, cycle=250_000)
     assert to_safeop(bus) == (ALState.PREOP | 0x10, ALStatusCode.DC_INVALID_SYNC_CYCLE_TIME)
+
+
+def test_sync0_on_a_device_without_dc_sync0_support_is_refused():
+    time = ManualTime(1_000_000_000)
+    bus = Bus(build_chain([Cia402DriveModel()], time_source=time, clocks=[ClockSpec(0, 0.0)]))
+    od = bus.chain[0].od
+    od.set(0x1C32, 4, int(SyncModeSupport.FREE_RUN | SyncModeSupport.SYNCHRON))  # no DC SYNC0
+    activate_sync0(bus, time)
+    assert to_safeop(bus) == (ALState.PREOP | 0x10, ALStatusCode.SYNCMODE_NOT_SUPPORTED)
 
 
 def test_the_drive_loses_sync_when_sync0_stops_in_op():
