@@ -1,0 +1,108 @@
+"""The configuration layer: the YAML network description and ESI (EtherCAT Slave Information)
+import, validated with errors that name the file, the line, the field and what was expected.
+
+* :mod:`.network`: :func:`load_network` / :func:`parse_network` / :func:`dump_network` and the
+  :class:`NetworkConfig` tree; :func:`check_bus` compares a scanned bus with it.
+* :mod:`.esi`: :func:`load_esi` / :func:`parse_esi` and the :class:`EsiFile` model.
+* :mod:`.yaml_source`: YAML values that keep their line numbers (for any YAML reader).
+
+This layer uses ``protocol`` and ``errors`` only; the master imports it, never the reverse.
+"""
+
+from __future__ import annotations
+
+from .esi import (
+    EsiCoe,
+    EsiDcOpMode,
+    EsiDevice,
+    EsiFile,
+    EsiGroup,
+    EsiInitCommand,
+    EsiMailbox,
+    EsiPdo,
+    EsiPdoEntry,
+    EsiSyncManager,
+    EsiVendor,
+    Transition,
+    data_type_by_name,
+    load_esi,
+    parse_esi,
+)
+from .network import (
+    BackoffSettings,
+    BusMismatch,
+    DcMode,
+    DcSettings,
+    DriveMode,
+    DriveSettings,
+    DriveUnit,
+    EsiSelection,
+    FailureAction,
+    FoundSlave,
+    Identity,
+    LinkKind,
+    LinkSpec,
+    MailboxSettings,
+    MismatchKind,
+    NetworkConfig,
+    PdoConfig,
+    PdoEntry,
+    PdoMapping,
+    RecoverySettings,
+    ScannedSlave,
+    SlaveConfig,
+    SlaveDc,
+    StartupSdo,
+    StatusMode,
+    check_bus,
+    dump_network,
+    load_network,
+    parse_network,
+)
+
+__all__ = [
+    "BackoffSettings",
+    "BusMismatch",
+    "DcMode",
+    "DcSettings",
+    "DriveMode",
+    "DriveSettings",
+    "DriveUnit",
+    "EsiCoe",
+    "EsiDcOpMode",
+    "EsiDevice",
+    "EsiFile",
+    "EsiGroup",
+    "EsiInitCommand",
+    "EsiMailbox",
+    "EsiPdo",
+    "EsiPdoEntry",
+    "EsiSelection",
+    "EsiSyncManager",
+    "EsiVendor",
+    "FailureAction",
+    "FoundSlave",
+    "Identity",
+    "LinkKind",
+    "LinkSpec",
+    "MailboxSettings",
+    "MismatchKind",
+    "NetworkConfig",
+    "PdoConfig",
+    "PdoEntry",
+    "PdoMapping",
+    "RecoverySettings",
+    "ScannedSlave",
+    "SlaveConfig",
+    "SlaveDc",
+    "StartupSdo",
+    "StatusMode",
+    "Transition",
+    "check_bus",
+    "data_type_by_name",
+    "dump_network",
+    "load_esi",
+    "load_network",
+    "parse_esi",
+    "parse_network",
+]
