@@ -39,6 +39,14 @@ counters 0, DC clock restarted).
 Distributed clocks: every ESC with DC gets a :class:`~ethercat_master.sim.dc.DcUnit` whose
 local clock runs from the chain's time source; the frame's start reaches each ESC at the time
 the topology's delays give, which the receive times and the system time reads reflect.
+
+Cost per frame (``benchmarks/bench_sim.py`` measures it): the path, the ESCs in processing
+order, and each DC unit's arrival and port reception times are worked out once per path (the
+path changes only with the topology: cables, power, loop settings) and kept until it changes. A
+frame that no fault hits goes through them without building anything per slave; the DC units
+learn of it through their shared context and do their per-frame work only when a datagram
+touches their registers (see :class:`~ethercat_master.sim.dc.DcUnit`). Frames hit by a
+:class:`WireFault` take the general way, which stops at the reception the fault hits.
 """
 
 from __future__ import annotations
@@ -108,6 +116,32 @@ _LOOP_CLOSED = (DlStatusFlag.LOOP_CLOSED_PORT0, DlStatusFlag.LOOP_CLOSED_PORT1,
                 DlStatusFlag.LOOP_CLOSED_PORT2, DlStatusFlag.LOOP_CLOSED_PORT3)
 _COMMUNICATION = (DlStatusFlag.COMMUNICATION_PORT0, DlStatusFlag.COMMUNICATION_PORT1,
                   DlStatusFlag.COMMUNICATION_PORT2, DlStatusFlag.COMMUNICATION_PORT3)
+
+
+class _Plan:
+    """What every frame needs from the current path, worked out once per path (the path
+    changes only with the topology: cables, power, loop settings): the ESCs in processing
+    order, and each DC unit with its arrival time and port reception times (relative to the
+    frame leaving the master)."""
+
+    __slots__ = ("path", "escs", "count", "returned", "dcs", "arrivals", "port_times")
+
+    def __init__(self, path: FramePath, escs: list[Esc], dcs: list[Optional[DcUnit]]) -> None:
+        self.path = path
+        processors = [r for r in path.receptions if r.port == UPSTREAM_PORT and r.slave != MASTER]
+        self.escs = [escs[r.slave] for r in processors]
+        self.count = len(self.escs)
+        self.returned = path.returned
+        #: The DC units in processing order, and their arrival times.
+        self.dcs = [dc for r in processors if (dc := dcs[r.slave]) is not None]
+        self.arrivals = {dc: r.time_ns for r in processors if (dc := dcs[r.slave]) is not None}
+        times: dict[int, list[Optional[int]]] = {r.slave: [None] * PORT_COUNT for r in processors}
+        for reception in path.receptions:
+            slave_times = times.get(reception.slave)
+            if slave_times is not None:
+                slave_times[reception.port] = reception.time_ns
+        #: DC unit -> reception times at its ports 0-3 (the whole path).
+        self.port_times = {dc: tuple(times[r.slave]) for r in processors if (dc := dcs[r.slave]) is not None}
 
 
 def _power_on_copy(esc: Esc) -> Esc:
@@ -190,6 +224,7 @@ class SlaveChain:
         self._links = [[False] * PORT_COUNT for _ in range(count)]
         self._dc: list[Optional[DcUnit]] = [None] * count
         self._path: Optional[FramePath] = None
+        self._plan: Optional[_Plan] = None
         self.frames_processed = 0
         self.frames_dropped = 0
         self.frames_forwarded = 0
@@ -252,6 +287,9 @@ class SlaveChain:
         with self.lock:
             self._check_slave(slave)
             self._powered[slave] = False
+            dc = self._dc[slave]
+            if dc is not None:  # its last frame, then no more
+                dc._detach()
             self._dc[slave] = None
             self._refresh()
 
@@ -283,7 +321,19 @@ class SlaveChain:
         """
         frame = payload if isinstance(payload, bytearray) else bytearray(payload)
         with self.lock:
-            path = self.path()
+            plan = self._plan
+            if plan is None:
+                plan = self._make_plan()
+            datagrams = self._parse(frame)
+            if fault is None and datagrams is not None:  # the common case: valid, nothing hits it
+                if plan.count:
+                    self.frames_processed += 1
+                    self._run_plan(frame, datagrams, plan)
+                if plan.returned:
+                    return frame
+                self.frames_lost += 1
+                return None
+            path = plan.path
             receptions = path.receptions
             reached = len(receptions)  # receptions that happen
             invalid_from: Optional[int] = None  # first reception of an invalid frame
@@ -292,7 +342,6 @@ class SlaveChain:
                     invalid_from = min(fault.reception, reached)
                 else:
                     reached = min(fault.reception, reached)
-            datagrams = self._parse(frame)
             malformed = datagrams is None and not self._forwarded(frame)
             if malformed:
                 self.frames_dropped += 1
@@ -315,6 +364,63 @@ class SlaveChain:
         self.frames_lost += 1
         return None
 
+    def _make_plan(self) -> _Plan:
+        """The plan of the current path; tells each DC unit its arrival time on it (after the
+        unit took the last frame of the old path)."""
+        plan = self._plan = _Plan(self.path(), self._escs, self._dc)
+        for dc in self._dc:
+            if dc is not None:
+                dc._sync()
+                dc._arrival = plan.arrivals.get(dc)
+        return plan
+
+    def _run_plan(self, frame: bytearray, datagrams: list[tuple[int, int, int, int, int]], plan: _Plan) -> None:
+        """:meth:`_run` for a frame that passes the whole path of ``plan`` unharmed."""
+        start_ns = self.time()
+        context = self._context
+        context.frame += 1  # every DC unit of the plan: frame_arrived(start_ns + its arrival), lazily
+        context.start_ns = start_ns
+        if context.eager:
+            for dc in context.eager:
+                dc._sync()
+        escs = plan.escs
+        count = plan.count
+        for header, command, address, start, length in datagrams:
+            context.command = command
+            adp = address & 0xFFFF
+            wkc = 0
+            if command in _VISIT_ALL_FIXED_ADP:
+                for esc in escs:
+                    wkc += esc.execute(command, adp, address, frame, start, length)
+            elif command in _POSITION_SINGLE:
+                # only the slave that sees ADP 0 acts; the others just increment ADP
+                target = (-adp) & 0xFFFF
+                if target < count:
+                    wkc = escs[target].execute(command, 0, address, frame, start, length)
+            elif command in _VISIT_ALL_COUNTING:
+                for position, esc in enumerate(escs):
+                    wkc += esc.execute(command, (adp + position) & 0xFFFF, address, frame, start, length)
+            else:
+                continue  # NOP and unknown commands pass untouched
+            if command in ADP_INCREMENTING:
+                _ADP.pack_into(frame, header + _ADP_OFFSET, (adp + count) & 0xFFFF)
+            if wkc:
+                at = start + length
+                WKC.pack_into(frame, at, (WKC.unpack_from(frame, at)[0] + wkc) & 0xFFFF)
+        for dc in plan.dcs:  # DcUnit.frame_done, skipped where it has nothing to do
+            if dc._latch or dc._received is not None:
+                if dc._frame != context.frame:  # left by a frame an exception ended: its arrival clears it
+                    dc._sync()
+                if dc._latch:
+                    dc.frame_done(tuple(None if t is None else start_ns + t for t in plan.port_times[dc]))
+                else:
+                    received = dc._received
+                    if received is not None:
+                        dc._compare(received)
+                        dc._received = None
+        for esc in escs:
+            esc.frame_end()
+
     def _run(self, frame: bytearray, datagrams: list[tuple[int, int, int, int, int]],
              processors: list[Reception], path: FramePath, valid: int) -> None:
         """Apply the datagrams at the slaves of ``processors`` (their port 0 receptions), then
@@ -326,7 +432,6 @@ class SlaveChain:
             if dc is not None:
                 dc.frame_arrived(start_ns + reception.time_ns)
         escs = [self._escs[r.slave] for r in processors]
-        view = memoryview(frame)
         count = len(escs)
         context = self._context
         for header, command, address, start, length in datagrams:
@@ -337,13 +442,13 @@ class SlaveChain:
                 # only the slave that sees ADP 0 acts; the others just increment ADP
                 target = (-adp) & 0xFFFF
                 if target < count:
-                    wkc = escs[target].execute(command, 0, address, view, start, length)
+                    wkc = escs[target].execute(command, 0, address, frame, start, length)
             elif command in _VISIT_ALL_FIXED_ADP:
                 for esc in escs:
-                    wkc += esc.execute(command, adp, address, view, start, length)
+                    wkc += esc.execute(command, adp, address, frame, start, length)
             elif command in _VISIT_ALL_COUNTING:
                 for position, esc in enumerate(escs):
-                    wkc += esc.execute(command, (adp + position) & 0xFFFF, address, view, start, length)
+                    wkc += esc.execute(command, (adp + position) & 0xFFFF, address, frame, start, length)
             else:
                 continue  # NOP and unknown commands pass untouched
             if command in ADP_INCREMENTING:
@@ -445,11 +550,13 @@ class SlaveChain:
     def _dl_control_written(self, slave: int, address: int, length: int) -> None:
         esc = self._escs[slave]
         control = DlControl.decode(esc.pdi_read(DlControl.ADDRESS, DlControl.SIZE))
+        before = (self._loops[slave], set(self._reopen_pending[slave]))
         self._loops[slave] = control.loop_ports
         for port, loop in enumerate(control.loop_ports):
             if loop is LoopPortControl.AUTO_CLOSE and self._links[slave][port]:
                 self._reopen_pending[slave].discard(port)  # "auto close": reopened by writing 01
-        self._refresh()
+        # the path stays as it is unless the ports changed (a master may write DL control often)
+        self._refresh(route_changed=before != (self._loops[slave], self._reopen_pending[slave]))
 
     def _has_link(self, slave: int, port: int) -> bool:
         if not self._powered[slave]:
@@ -473,11 +580,15 @@ class SlaveChain:
             return PortState.CLOSED
         return PortState.OPEN
 
-    def _refresh(self, count_losses: bool = True) -> None:
-        """Recompute every port's link, count lost links, rewrite DL status, forget the path."""
+    def _refresh(self, count_losses: bool = True, route_changed: bool = True) -> None:
+        """Recompute every port's link, count lost links, rewrite DL status, forget the path
+        (it depends on the links, the loop settings and the ports waiting to reopen, so it is
+        kept when the caller says none of the latter two changed and no link did)."""
         for slave, esc in enumerate(self._escs):
             for port in range(PORT_COUNT):
                 linked = self._has_link(slave, port)
+                if linked != self._links[slave][port]:
+                    route_changed = True
                 if self._links[slave][port] and not linked:
                     self._reopen_pending[slave].add(port)
                     if count_losses and self._powered[slave] and self._loops[slave][port] in _COUNTING_LOOPS:
@@ -486,7 +597,9 @@ class SlaveChain:
         for slave, esc in enumerate(self._escs):
             if self._powered[slave]:
                 self._write_dl_status(slave, esc)
-        self._path = None
+        if route_changed:
+            self._path = None
+            self._plan = None
 
     def _write_dl_status(self, slave: int, esc: Esc) -> None:
         own = DlStatus.decode(esc.pdi_read(DlStatus.ADDRESS, DlStatus.SIZE)).flags & _DL_STATUS_OWN_BITS

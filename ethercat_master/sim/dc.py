@@ -59,7 +59,8 @@ from __future__ import annotations
 import enum
 import math
 import random
-from dataclasses import dataclass, replace
+import struct
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
 from ..protocol.datagram import Command
@@ -120,6 +121,38 @@ _START_TIME_LOW_BYTES = 4
 _LATCH_COMMANDS = frozenset({int(Command.BWR), int(Command.FPWR)})
 _SYNC_STATUS_ACTIVE = 0x01
 _PULSE_LENGTH_UNIT_NS = 10
+
+# Register offsets and layouts for the frame hot path (the register views in
+# ``protocol.registers`` describe the same bytes; these avoid building them per frame).
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_RECEIVE_TIMES = struct.Struct("<4I")
+_CONTROL_LOOP = struct.Struct("<HhBB")  # speed counter start, speed counter diff, two filter depths
+_OFFSET_DELAY = struct.Struct("<QI")  # system time offset, system time delay
+_I16 = struct.Struct("<h")
+_RECEIVE_TIMES_AT = int(Register.DC_RECEIVE_TIME_PORT0)
+_SYSTEM_TIME_AT = int(Register.DC_SYSTEM_TIME)
+_PROCESSING_UNIT_TIME_AT = int(Register.DC_RECEIVE_TIME_PROCESSING_UNIT)
+_OFFSET_AT = int(Register.DC_SYSTEM_TIME_OFFSET)
+_DELAY_AT = int(Register.DC_SYSTEM_TIME_DELAY)
+_DIFFERENCE_AT = int(Register.DC_SYSTEM_TIME_DIFFERENCE)
+_CONTROL_LOOP_AT = int(Register.DC_SPEED_COUNTER_START)
+_SPEED_COUNTER_DIFF_AT = int(Register.DC_SPEED_COUNTER_DIFF)
+#: Registers _compare reads: offset, delay and the control loop block 0x0930-0x0935.
+_LOOP_INPUTS_END = _CONTROL_LOOP_AT + DcControlLoop.SIZE
+#: The loop's outputs: 0x092C (mean difference) to 0x0933 (speed counter diff).
+_LOOP_MEANS_END = _SPEED_COUNTER_DIFF_AT + Register.DC_SPEED_COUNTER_DIFF.size
+_SPEED_COUNTER_START_MASK = 0x7FFF
+_FILTER_DEPTH_MASK = 0x0F
+_DIFFERENCE_LIMIT = (1 << 31) - 1
+#: The system time view depends on 0x0910 itself, the offset and the delay (0x0920-0x092B).
+_VIEW_INPUTS_END = _DELAY_AT + Register.DC_SYSTEM_TIME_DELAY.size
+_SYSTEM_TIME_END = _SYSTEM_TIME_AT + Register.DC_SYSTEM_TIME.size
+#: The cyclic unit's registers: 0x0980 (control) to 0x09A7 (SYNC1 cycle time).
+_CYCLIC_LO = int(Register.DC_CYCLIC_UNIT_CONTROL)
+_CYCLIC_HI = int(Register.DC_SYNC1_CYCLE_TIME) + Register.DC_SYNC1_CYCLE_TIME.size
+#: Accesses in this range may read a lazily written register or change its inputs.
+_WATCH_LO, _WATCH_HI = _SYSTEM_TIME_AT, _CYCLIC_HI
 
 
 # ----------------------------------------------------------------------------------- time
@@ -189,6 +222,9 @@ class LocalClock:
         self._base_sim = power_on_ns
         self._base_local = spec.initial_ns
         self._rate_error = self._drift
+        # Called before the rate changes: a DcUnit pins the local time of its frame start, which
+        # it computes lazily from this clock.
+        self._before_change: list[Callable[[], None]] = []
 
     @property
     def correction(self) -> float:
@@ -211,7 +247,14 @@ class LocalClock:
 
     def set_correction(self, sim_ns: int, correction: float) -> None:
         """From simulation time ``sim_ns`` on, run with rate correction ``correction``."""
-        self._base_local = self.read(sim_ns)
+        for callback in self._before_change:
+            callback()
+        self._rebase(sim_ns, correction)
+
+    def _rebase(self, sim_ns: int, correction: float) -> None:
+        """:meth:`set_correction` without telling the watchers."""
+        elapsed = sim_ns - self._base_sim  # self.read(sim_ns), inline
+        self._base_local = self._base_local + elapsed + round(elapsed * self._rate_error)
         self._base_sim = sim_ns
         self._correction = correction
         self._rate_error = (1.0 + self._drift) * (1.0 + correction) - 1.0
@@ -230,6 +273,8 @@ class TimeControlLoop:
         self._correction = 0.0
         self._mean_difference = 0.0
         self._mean_correction = 0.0
+        self._gains_start = -1  # the speed counter start the cached gains belong to
+        self._gain_p = self._gain_i = 0.0
 
     def reset(self) -> None:
         """Forget all history and correction (a write to the Speed Counter Start register)."""
@@ -253,6 +298,13 @@ class TimeControlLoop:
         value = round(self._mean_correction / SPEED_COUNTER_DIFF_UNIT)
         return max(-limit, min(limit, value))
 
+    def _set_gains(self, speed_counter_start: int) -> None:
+        samples = max(speed_counter_start, SPEED_COUNTER_START_MIN) / _START_PER_SAMPLE
+        pole = 1.0 - 1.0 / samples
+        self._gain_p = 1.0 - pole * pole
+        self._gain_i = (1.0 - pole) ** 2
+        self._gains_start = speed_counter_start
+
     def update(self, difference: int, local_ns: int, speed_counter_start: int,
                difference_depth: int, speed_depth: int) -> float:
         """One comparison: ``difference`` = local copy - received (ns) at local time
@@ -261,12 +313,10 @@ class TimeControlLoop:
         last, self._last_local = self._last_local, local_ns
         if last is not None and local_ns > last:
             interval = local_ns - last
-            samples = max(speed_counter_start, SPEED_COUNTER_START_MIN) / _START_PER_SAMPLE
-            pole = 1.0 - 1.0 / samples
-            gain_p = 1.0 - pole * pole
-            gain_i = (1.0 - pole) ** 2
-            frequency = self._frequency + gain_i * difference / interval
-            correction = -(frequency + gain_p * difference / interval)
+            if speed_counter_start != self._gains_start:
+                self._set_gains(speed_counter_start)
+            frequency = self._frequency + self._gain_i * difference / interval
+            correction = -(frequency + self._gain_p * difference / interval)
             if abs(correction) > MAX_RATE_CORRECTION:
                 correction = math.copysign(MAX_RATE_CORRECTION, correction)  # hold the integrator
             else:
@@ -280,9 +330,19 @@ class TimeControlLoop:
 @dataclass(slots=True)
 class DatagramContext:
     """The command of the datagram being executed, set by the chain before each datagram, so
-    that register hooks know which command wrote (0x0900 latches only for BWR and FPWR)."""
+    that register hooks know which command wrote (0x0900 latches only for BWR and FPWR).
+
+    ``frame`` and ``start_ns`` let the chain announce a frame to all its DC units at once: it
+    counts the frames in ``frame`` and puts the time each left the master in ``start_ns``; a
+    unit with an arrival offset (set by the chain) takes the frame's arrival as
+    ``start_ns + offset`` the first time it is touched, or at the frame's start when it is in
+    ``eager`` (see :class:`DcUnit`)."""
 
     command: int = int(Command.NOP)
+    frame: int = 0
+    start_ns: int = 0
+    #: Units that take each frame's arrival at its start (the chain calls their ``_sync``).
+    eager: list = field(default_factory=list)
 
 
 class SyncSignal(enum.IntEnum):
@@ -290,6 +350,11 @@ class SyncSignal(enum.IntEnum):
 
     SYNC0 = 0
     SYNC1 = 1
+
+
+_SYNC0 = SyncSignal.SYNC0
+_SYNC0_ENABLE, _SYNC1_ENABLE = int(DcActivation.SYNC0), int(DcActivation.SYNC1)
+_ACTIVATION_AT = int(Register.DC_ACTIVATION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +401,23 @@ class DcUnit:
     Unit (before any of its datagrams) and :meth:`frame_done` after the frame has passed all
     ports. The local application (a device model) uses :meth:`system_time`, :meth:`pulses`,
     :meth:`next_pulse` and :meth:`acknowledge`.
+
+    Per-frame work is lazy, so that a frame costs a unit nothing unless it touches its DC
+    registers (the simulator's cost per cyclic frame is the point):
+
+    * The chain announces a frame to all its units at once through the shared
+      :class:`DatagramContext` (frame number and start time); a unit takes its arrival (start
+      time + its arrival offset on the chain's path) the first time it is touched (at the
+      frame's start while a single shot schedule gives its registers a history).
+    * The registers that follow the frame's start (the system time view 0x0910, the cyclic
+      unit's status and next pulse times 0x0984-0x099F) and the loop's outputs (0x092C,
+      0x0932) are written just before the first ECAT or PDI access that may read them or change
+      their inputs (an access hook of the ESC), with the values the eager model would have
+      written. The local time of the frame start is computed when first needed, and pinned
+      before the clock's rate changes.
+    * The comparison of a written 0x0910 (the drift compensation) runs at the frame's end, on
+      cached register inputs (offset, delay, control loop registers; reloaded after an access
+      to them).
     """
 
     def __init__(self, esc: Esc, clock: LocalClock, time_source: TimeSource, context: DatagramContext) -> None:
@@ -345,16 +427,27 @@ class DcUnit:
         self.clock = clock
         self._time = time_source
         self._context = context
+        # The DC registers hold no SyncManager area and no state the ESC keeps decoded, so a PDI
+        # access to them is a plain access to the ESC's memory.
+        self._mem = esc._mem
         self._width = 64 if esc.identity.features.dc_64bit else 32
         self._mask = (1 << self._width) - 1
         self._loop = TimeControlLoop()
+        self._frame = context.frame  # the last frame announced through the context it took
+        self._arrival: Optional[int] = None  # its arrival after the frame leaves the master
         self._sof_sim = time_source()
-        self._sof_local = clock.read(self._sof_sim)
+        # local time at the frame start; None until needed (computed from the clock lazily)
+        self._sof_local: Optional[int] = clock.read(self._sof_sim)
+        self._view_pending = False  # 0x0910 not yet written for the current frame
+        self._inputs_stale = True  # the cache of _compare's register inputs needs a reload
+        self._loop_pending = False  # 0x092C and 0x0932 not yet written after a comparison
+        self._cyclic_pending = False  # 0x0984-0x099F not yet written for the current frame
         self._latch = False
         self._received: Optional[int] = None
         self._schedule: Optional[_Schedule] = None
         self._acknowledged = [0, 0]
 
+        clock._before_change.append(self._pin_frame_start)
         esc.pdi_write(DcControlLoop.ADDRESS, DcControlLoop(
             SPEED_COUNTER_START_RESET, 0, SYSTEM_TIME_DIFF_FILTER_DEPTH_RESET, SPEED_COUNTER_FILTER_DEPTH_RESET,
         ).encode())
@@ -369,6 +462,8 @@ class DcUnit:
         esc.add_write_hook(Register.DC_ACTIVATION, Register.DC_ACTIVATION.size, self._activation_written)
         esc.add_write_hook(Register.DC_START_TIME_CYCLIC, Register.DC_START_TIME_CYCLIC.size,
                            self._start_time_written)
+        # an ECAT write of 0x0910 itself needs nothing before it: its hook marks the view pending
+        esc._add_access_hook(_WATCH_LO, _WATCH_HI, self._settle, ecat_writes=(_OFFSET_AT, _WATCH_HI))
         self._write_system_time_view()
 
     def __repr__(self) -> str:
@@ -377,14 +472,33 @@ class DcUnit:
     # ------------------------------------------------------------------- chain side
     def frame_arrived(self, sim_ns: int) -> None:
         """The start of a frame reaches the Processing Unit at simulation time ``sim_ns``:
-        latch the system time and bring the time-dependent registers up to date."""
+        latch the system time and bring the time-dependent registers up to date (lazily, see
+        the class notes)."""
+        self._sync()
+        self._arrive(sim_ns)
+
+    def _sync(self) -> None:
+        """Take the arrival of a frame the chain announced through the context, if any."""
+        context = self._context
+        if self._frame != context.frame:
+            self._frame = context.frame
+            if self._arrival is not None:
+                self._arrive(context.start_ns + self._arrival)
+
+    def _arrive(self, sim_ns: int) -> None:
+        schedule = self._schedule
+        if self._cyclic_pending and schedule is not None and schedule.sync0_cycle == 0:
+            # Single shot: after its pulse the next pulse times keep their register value, which
+            # every frame start before it sets; the only history the cyclic registers have. Such
+            # a unit is eager (it sees every frame start), and writes the registers of a frame
+            # start nobody looked at before it takes the next.
+            self._write_cyclic_registers(self._frame_start_local() + self._offset())
         self._sof_sim = sim_ns
-        self._sof_local = self.clock.read(sim_ns)
+        self._sof_local = None
         self._latch = False
         self._received = None
-        self._write_system_time_view()
-        if self._schedule is not None:
-            self._write_cyclic_registers(self._sof_local + self._offset())
+        self._view_pending = True
+        self._cyclic_pending = self._schedule is not None
 
     def frame_done(self, port_times: Sequence[Optional[int]]) -> None:
         """The frame has passed; ``port_times`` are its reception times (simulation ns) at
@@ -392,19 +506,16 @@ class DcUnit:
         wrote 0x0900, and feeds a written 0x0910 to the time control loop."""
         if len(port_times) != PORT_COUNT:
             raise ValueError(f"port_times needs {PORT_COUNT} entries, got {len(port_times)}")
-        esc = self.esc
+        self._sync()
         if self._latch:
-            old = DcReceiveTimes.decode(esc.pdi_read(DcReceiveTimes.ADDRESS, DcReceiveTimes.SIZE))
-            latched = tuple(
-                old.ports[port] if at is None else self.clock.read(at) & _U32_MASK
-                for port, at in enumerate(port_times)
-            )
-            esc.pdi_write(DcReceiveTimes.ADDRESS, DcReceiveTimes(latched).encode())  # type: ignore[arg-type]
+            mem, read = self._mem, self.clock.read
+            old = _RECEIVE_TIMES.unpack_from(mem, _RECEIVE_TIMES_AT)
+            _RECEIVE_TIMES.pack_into(mem, _RECEIVE_TIMES_AT, *(
+                old[port] if at is None else read(at) & _U32_MASK for port, at in enumerate(port_times)))
             entry = port_times[0]
             if entry is not None:
-                block = self._system_time_block()
-                esc.pdi_write(DcSystemTime.ADDRESS, replace(
-                    block, receive_time_processing_unit=self.clock.read(entry) & self._mask).encode())
+                _U64.pack_into(mem, _PROCESSING_UNIT_TIME_AT, read(entry) & self._mask)
+                self._normalise_difference()
         if self._received is not None:
             self._compare(self._received)
         self._latch = False
@@ -463,48 +574,97 @@ class DcUnit:
         clears the status bit until the next pulse."""
         schedule = self._schedule
         if schedule is not None:
+            self._settle(_WATCH_LO, _WATCH_HI, False)
             now = self._system_now(None)
             self._acknowledged[signal] = schedule.count_until(signal, now)
             self._write_cyclic_registers(now)
 
+    # ------------------------------------------------------------- lazy registers
+    def _pin_frame_start(self) -> None:
+        """The clock is about to change rate: fix the local time of the frame start first."""
+        self._sync()
+        if self._sof_local is None:
+            self._sof_local = self.clock.read(self._sof_sim)
+
+    def _frame_start_local(self) -> int:
+        local = self._sof_local
+        if local is None:
+            local = self._sof_local = self.clock.read(self._sof_sim)
+        return local
+
+    def _settle(self, address: int, end: int, write: bool) -> None:
+        """Access hook: an ECAT or PDI access to ``address``..``end`` (inside 0x0910-0x09A7) is
+        about to happen; write the registers it may read, or whose inputs it may change, as
+        they were at the frame's start. A write of all of 0x0910-0x0917 replaces the view
+        anyway (an ECAT write's hook restores it, a PDI write's bytes stay), so it is not
+        computed for it."""
+        if self._frame != self._context.frame:
+            self._sync()
+        if self._view_pending and address < _VIEW_INPUTS_END:
+            if write and address <= _SYSTEM_TIME_AT and end >= _SYSTEM_TIME_END:
+                self._view_pending = False
+                if self._mem[_DIFFERENCE_AT + 3] == 0x80:
+                    self._normalise_difference()
+            else:
+                self._write_system_time_view()
+        if self._cyclic_pending and (end > _CYCLIC_LO or (address < _DELAY_AT and end > _OFFSET_AT)):
+            self._write_cyclic_registers(self._frame_start_local() + self._offset())
+        if self._loop_pending and address < _LOOP_MEANS_END and end > _DIFFERENCE_AT:
+            self._write_loop_means()
+        if address < _LOOP_INPUTS_END and end > _OFFSET_AT:
+            self._inputs_stale = True  # the access may change what _compare caches
+
     # --------------------------------------------------------------------- hooks
     def _latch_written(self, address: int, length: int) -> None:
+        self._sync()
         if self._context.command in _LATCH_COMMANDS:
             self._latch = True
 
     def _system_time_written(self, address: int, length: int) -> None:
-        first = Register.DC_SYSTEM_TIME
-        written = self.esc.pdi_read(first, Register.DC_SYSTEM_TIME.size)
-        self._write_system_time_view()  # the register keeps the latched value for reads
-        if address > first:
-            return  # only a write that includes byte 0x0910 starts a comparison
-        latched = ((self._sof_local + self._offset() - self._delay()) & _U32_MASK).to_bytes(4, "little")
-        count = min(address + length - first, 4)  # the loop uses the lower 32 bits
-        self._received = int.from_bytes(written[:count] + latched[count:], "little")
+        context = self._context
+        if self._frame != context.frame:  # self._sync(), inline
+            self._sync()
+        if address <= _SYSTEM_TIME_AT:  # only a write that includes byte 0x0910 starts a comparison
+            mem = self._mem
+            count = address + length - _SYSTEM_TIME_AT  # the loop uses the lower 32 bits
+            if count >= 4:
+                self._received = _U32.unpack_from(mem, _SYSTEM_TIME_AT)[0]
+            else:  # the bytes not written come from the latched local copy
+                copy = (self._frame_start_local() + (_U64.unpack_from(mem, _OFFSET_AT)[0] & self._mask)
+                        - _U32.unpack_from(mem, _DELAY_AT)[0])
+                keep = (1 << (8 * count)) - 1
+                written = int.from_bytes(mem[_SYSTEM_TIME_AT:_SYSTEM_TIME_AT + count], "little")
+                self._received = written | (copy & _U32_MASK & ~keep)
+        # the register keeps the latched value for reads: written back before the next access
+        self._view_pending = True
 
     def _speed_counter_start_written(self, address: int, length: int) -> None:
+        self._sync()
         self._loop.reset()
         self._write_loop_registers()
 
     def _cyclic_control_written(self, address: int, length: int) -> None:
+        self._sync()
         self._update_masks()
 
     def _activation_written(self, address: int, length: int) -> None:
+        self._sync()
         if self._pdi_controlled():
             return
         unit = self._cyclic_unit()
         activation = unit.activation
         if DcActivation.DEBUG_PULSE in activation:
             activation &= ~DcActivation.DEBUG_PULSE
-            self.esc.pdi_write(Register.DC_ACTIVATION, bytes((int(activation),)))
+            self._poke(Register.DC_ACTIVATION, bytes((int(activation),)))
         if DcActivation.CYCLIC_OPERATION not in activation:
-            self._schedule = None
+            self._set_schedule(None)
         elif self._schedule is None:
             self._activate(activation)
         self._update_masks()
-        self._write_cyclic_registers(self._sof_local + self._offset())
+        self._write_cyclic_registers(self._frame_start_local() + self._offset())
 
     def _start_time_written(self, address: int, length: int) -> None:
+        self._sync()
         if self._schedule is not None or self._pdi_controlled():
             return  # not writable while active (0x0981.0) or when the PDI owns the unit
         activation = self._cyclic_unit().activation
@@ -512,17 +672,23 @@ class DcUnit:
         low_only = end <= Register.DC_START_TIME_CYCLIC + _START_TIME_LOW_BYTES
         if low_only and activation & (DcActivation.START_TIME_EXTENSION_64BIT | DcActivation.AUTO_ACTIVATION):
             timing = self._sync_timing()
-            now = self._sof_local + self._offset()
+            now = self._frame_start_local() + self._offset()
             extended = (now + ((timing.start_time - now) & _U32_MASK)) & self._mask  # next such time
-            self.esc.pdi_write(Register.DC_START_TIME_CYCLIC, replace(timing, start_time=extended).encode()[:8])
+            self._poke(Register.DC_START_TIME_CYCLIC, replace(timing, start_time=extended).encode()[:8])
         if DcActivation.AUTO_ACTIVATION in activation:
             activation |= DcActivation.CYCLIC_OPERATION
-            self.esc.pdi_write(Register.DC_ACTIVATION, bytes((int(activation),)))
+            self._poke(Register.DC_ACTIVATION, bytes((int(activation),)))
             self._activate(activation)
             self._update_masks()
-            self._write_cyclic_registers(self._sof_local + self._offset())
+            self._write_cyclic_registers(self._frame_start_local() + self._offset())
 
     # ----------------------------------------------------------------- internals
+    def _peek(self, address: int, length: int) -> bytes:
+        return bytes(self._mem[address:address + length])
+
+    def _poke(self, address: int, data: bytes) -> None:
+        self._mem[address:address + len(data)] = data
+
     def _now(self, at: Optional[int]) -> int:
         return self._time() if at is None else at
 
@@ -537,64 +703,159 @@ class DcUnit:
         return reference + ((value - reference + half) % span) - half
 
     def _offset(self) -> int:
-        return self._system_time_block().system_time_offset & self._mask
-
-    def _delay(self) -> int:
-        return self._system_time_block().system_time_delay
-
-    def _system_time_block(self) -> DcSystemTime:
-        return DcSystemTime.decode(self.esc.pdi_read(DcSystemTime.ADDRESS, DcSystemTime.SIZE))
+        return _U64.unpack_from(self._mem, _OFFSET_AT)[0] & self._mask
 
     def _cyclic_unit(self) -> DcCyclicUnit:
-        return DcCyclicUnit.decode(self.esc.pdi_read(DcCyclicUnit.ADDRESS, DcCyclicUnit.SIZE))
+        return DcCyclicUnit.decode(self._peek(DcCyclicUnit.ADDRESS, DcCyclicUnit.SIZE))
 
     def _sync_timing(self) -> DcSyncTiming:
-        return DcSyncTiming.decode(self.esc.pdi_read(DcSyncTiming.ADDRESS, DcSyncTiming.SIZE))
+        return DcSyncTiming.decode(self._peek(DcSyncTiming.ADDRESS, DcSyncTiming.SIZE))
 
     def _pdi_controlled(self) -> bool:
-        return DcCyclicUnitControl.SYNC_OUT_PDI_CONTROLLED in self._cyclic_unit().control
+        return bool(self._mem[Register.DC_CYCLIC_UNIT_CONTROL] & DcCyclicUnitControl.SYNC_OUT_PDI_CONTROLLED)
+
+    def _normalise_difference(self) -> None:
+        """0x092C as the register view writes it: a sign bit without magnitude reads as 0 (a
+        value the loop writes, pending or not, never has that form)."""
+        mem = self._mem
+        if not self._loop_pending and mem[_DIFFERENCE_AT + 3] == 0x80 \
+                and _U32.unpack_from(mem, _DIFFERENCE_AT)[0] == _I32_SIGN:
+            _U32.pack_into(mem, _DIFFERENCE_AT, 0)
 
     def _write_system_time_view(self) -> None:
-        block = self._system_time_block()
-        view = (self._sof_local + (block.system_time_offset & self._mask) - block.system_time_delay) & self._mask
-        self.esc.pdi_write(DcSystemTime.ADDRESS, replace(block, system_time=view).encode())
+        mem, mask = self._mem, self._mask
+        view = (self._frame_start_local() + (_U64.unpack_from(mem, _OFFSET_AT)[0] & mask)
+                - _U32.unpack_from(mem, _DELAY_AT)[0]) & mask
+        _U64.pack_into(mem, _SYSTEM_TIME_AT, view)
+        self._normalise_difference()
+        self._view_pending = False
 
     def _compare(self, received: int) -> None:
-        """Section I 9.1.5: dt = (local + offset - delay) - received, on the lower 32 bits."""
-        latched = (self._sof_local + self._offset() - self._delay()) & _U32_MASK
-        raw = (latched - received) & _U32_MASK
+        """Section I 9.1.5: dt = (local + offset - delay) - received, on the lower 32 bits.
+
+        The frame hot path: :meth:`TimeControlLoop.update`, :meth:`LocalClock.set_correction`
+        (the frame start is pinned already, so the clock's watchers have nothing to do) and
+        :meth:`_write_loop_registers` inline, on register inputs cached until an access to
+        0x0920-0x0935 (the same arithmetic, in the same order, as those methods)."""
+        clock, sof = self.clock, self._sof_sim
+        elapsed = sof - clock._base_sim  # clock.read(sof), inline; the new base of the clock too
+        base_local = clock._base_local + elapsed + round(elapsed * clock._rate_error)
+        local = self._sof_local
+        if local is None:
+            local = self._sof_local = base_local
+        if self._inputs_stale:
+            self._load_inputs()
+        raw = (local + self._offset_minus_delay - received) & _U32_MASK
         difference = raw - (1 << 32) if raw & _I32_SIGN else raw
-        loop = DcControlLoop.decode(self.esc.pdi_read(DcControlLoop.ADDRESS, DcControlLoop.SIZE))
-        correction = self._loop.update(difference, self._sof_local, loop.speed_counter_start,
-                                       loop.system_time_diff_filter_depth, loop.speed_counter_filter_depth)
-        self.clock.set_correction(self._sof_sim, correction)
-        self._write_loop_registers()
+        start = self._start_in
+        # TimeControlLoop.update
+        loop = self._loop
+        mean_difference = loop._mean_difference
+        mean_difference += (difference - mean_difference) / self._difference_divisor
+        loop._mean_difference = mean_difference
+        last, loop._last_local = loop._last_local, local
+        if last is not None and local > last:
+            interval = local - last
+            if start != loop._gains_start:
+                loop._set_gains(start)
+            frequency = loop._frequency + loop._gain_i * difference / interval
+            correction = -(frequency + loop._gain_p * difference / interval)
+            if abs(correction) > MAX_RATE_CORRECTION:
+                correction = math.copysign(MAX_RATE_CORRECTION, correction)  # hold the integrator
+            else:
+                loop._frequency = frequency
+            loop._correction = correction
+        else:
+            correction = loop._correction
+        mean_correction = loop._mean_correction
+        mean_correction += (correction - mean_correction) / self._speed_divisor
+        loop._mean_correction = mean_correction
+        # LocalClock.set_correction
+        clock._base_local = base_local
+        clock._base_sim = sof
+        clock._correction = correction
+        clock._rate_error = (1.0 + clock._drift) * (1.0 + correction) - 1.0
+        # _write_loop_registers: 0x092C and 0x0932 follow the loop's means (lazily)
+        self._loop_pending = True
+
+    def _write_loop_means(self) -> None:
+        """0x092C (mean difference, sign and magnitude) and 0x0932 (speed counter diff) from the
+        loop's means, as :meth:`_write_loop_registers` writes them, with the speed counter
+        start the last comparison used."""
+        mem, loop = self._mem, self._loop
+        mean = round(loop._mean_difference)
+        if mean < 0:
+            _U32.pack_into(mem, _DIFFERENCE_AT, (-mean if mean > -_DIFFERENCE_LIMIT else _DIFFERENCE_LIMIT) | _I32_SIGN)
+        else:
+            _U32.pack_into(mem, _DIFFERENCE_AT, mean if mean < _DIFFERENCE_LIMIT else _DIFFERENCE_LIMIT)
+        limit = self._speed_limit
+        value = round(loop._mean_correction / SPEED_COUNTER_DIFF_UNIT)
+        _I16.pack_into(mem, _SPEED_COUNTER_DIFF_AT, -limit if value < -limit else limit if value > limit else value)
+        self._loop_pending = False
+
+    def _load_inputs(self) -> None:
+        """Read the offset, delay and control loop registers into the cache :meth:`_compare`
+        uses; the control loop block is written back as its register view reads it (as
+        :meth:`_write_loop_registers` does at every comparison)."""
+        mem = self._mem
+        offset, delay = _OFFSET_DELAY.unpack_from(mem, _OFFSET_AT)
+        self._offset_minus_delay = (offset & self._mask) - delay
+        start, diff, difference_depth, speed_depth = _CONTROL_LOOP.unpack_from(mem, _CONTROL_LOOP_AT)
+        start &= _SPEED_COUNTER_START_MASK
+        difference_depth &= _FILTER_DEPTH_MASK
+        speed_depth &= _FILTER_DEPTH_MASK
+        _CONTROL_LOOP.pack_into(mem, _CONTROL_LOOP_AT, start, diff, difference_depth, speed_depth)
+        self._start_in = start
+        self._difference_divisor = 1 << difference_depth
+        self._speed_divisor = 1 << speed_depth
+        self._speed_limit = max(start, SPEED_COUNTER_START_MIN) - _SPEED_COUNTER_DIFF_MARGIN
+        self._inputs_stale = False
 
     def _write_loop_registers(self) -> None:
-        esc = self.esc
-        block = self._system_time_block()
-        limit = (1 << 31) - 1
-        difference = max(-limit, min(limit, self._loop.mean_difference))
-        esc.pdi_write(DcSystemTime.ADDRESS, replace(block, system_time_difference=difference).encode())
-        loop = DcControlLoop.decode(esc.pdi_read(DcControlLoop.ADDRESS, DcControlLoop.SIZE))
-        esc.pdi_write(DcControlLoop.ADDRESS, replace(
-            loop, speed_counter_diff=self._loop.speed_counter_diff(loop.speed_counter_start)).encode())
+        """The mean difference (0x092C, sign and magnitude) and speed counter diff (0x0932);
+        the control loop block is written back as its register view reads it."""
+        mem, loop = self._mem, self._loop
+        difference = max(-_DIFFERENCE_LIMIT, min(_DIFFERENCE_LIMIT, loop.mean_difference))
+        _U32.pack_into(mem, _DIFFERENCE_AT, -difference | _I32_SIGN if difference < 0 else difference)
+        start, _, difference_depth, speed_depth = _CONTROL_LOOP.unpack_from(mem, _CONTROL_LOOP_AT)
+        start &= _SPEED_COUNTER_START_MASK
+        _CONTROL_LOOP.pack_into(mem, _CONTROL_LOOP_AT, start, loop.speed_counter_diff(start),
+                                difference_depth & _FILTER_DEPTH_MASK, speed_depth & _FILTER_DEPTH_MASK)
+        self._loop_pending = False
 
     def _activate(self, activation: DcActivation) -> None:
         timing = self._sync_timing()
-        now = self._sof_local + self._offset()
+        now = self._frame_start_local() + self._offset()
         ahead = (timing.start_time - now) % (1 << self._width)
         near_future = _NEAR_FUTURE_SHORT_NS if DcActivation.NEAR_FUTURE_LONG in activation \
             else 1 << (self._width - 1)
         outside = ahead > near_future
         if outside and DcActivation.START_TIME_PLAUSIBILITY_CHECK in activation:
             ahead = 0  # immediate SyncSignal generation
-        self._schedule = _Schedule(now + ahead, timing.sync0_cycle_time, timing.sync1_cycle_time, outside)
+        self._set_schedule(_Schedule(now + ahead, timing.sync0_cycle_time, timing.sync1_cycle_time, outside))
         self._acknowledged = [0, 0]
 
+    def _set_schedule(self, schedule: Optional[_Schedule]) -> None:
+        """A single shot schedule gives the cyclic registers a history (see :meth:`_arrive`),
+        so while one is active the unit takes every frame's arrival when the frame starts."""
+        self._schedule = schedule
+        eager = self._context.eager
+        single_shot = schedule is not None and schedule.sync0_cycle == 0
+        if single_shot and self not in eager:
+            eager.append(self)
+        elif not single_shot and self in eager:
+            eager.remove(self)
+
+    def _detach(self) -> None:
+        """The ESC lost power: take the last frame it saw, and no more."""
+        self._sync()
+        self._arrival = None
+        if self in self._context.eager:
+            self._context.eager.remove(self)
+
     def _enabled_schedule(self, signal: SyncSignal) -> Optional[_Schedule]:
-        enable = DcActivation.SYNC0 if signal is SyncSignal.SYNC0 else DcActivation.SYNC1
-        if self._schedule is None or enable not in self._cyclic_unit().activation:
+        enable = _SYNC0_ENABLE if signal is _SYNC0 else _SYNC1_ENABLE
+        if self._schedule is None or not self._mem[_ACTIVATION_AT] & enable:
             return None
         return self._schedule
 
@@ -610,7 +871,6 @@ class DcUnit:
 
     def _write_cyclic_registers(self, now: int) -> None:
         """Activation status, SYNC status and the next pulse times as of system time ``now``."""
-        esc = self.esc
         unit = self._cyclic_unit()
         schedule = self._schedule
         status = DcActivationStatus(0)
@@ -636,10 +896,11 @@ class DcUnit:
             timing = self._sync_timing()
             next0 = schedule.pulse(SyncSignal.SYNC0, schedule.count_until(SyncSignal.SYNC0, now))
             next1 = schedule.pulse(SyncSignal.SYNC1, schedule.count_until(SyncSignal.SYNC1, now))
-            esc.pdi_write(DcSyncTiming.ADDRESS, replace(
+            self._poke(DcSyncTiming.ADDRESS, replace(
                 timing,
                 start_time=timing.start_time if next0 is None else next0 & self._mask,
                 next_sync1_pulse=timing.next_sync1_pulse if next1 is None else next1 & self._mask,
             ).encode())
-        esc.pdi_write(DcCyclicUnit.ADDRESS, replace(unit, activation_status=status).encode())
-        esc.pdi_write(Register.DC_SYNC0_STATUS, bytes(sync_status))
+        self._poke(DcCyclicUnit.ADDRESS, replace(unit, activation_status=status).encode())
+        self._poke(Register.DC_SYNC0_STATUS, bytes(sync_status))
+        self._cyclic_pending = False

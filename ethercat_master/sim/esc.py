@@ -123,6 +123,8 @@ Buffer = Union[bytes, bytearray, memoryview]
 WriteHook = Callable[[int, int], None]
 #: ``callback()`` run after every frame: the slave firmware's work between frames.
 FrameEndHook = Callable[[], None]
+#: ``callback(address, end, write)`` run before an ECAT or PDI access to memory ``address``..``end``.
+AccessHook = Callable[[int, int, bool], None]
 
 #: The ESC address space: 64 KiB.
 ADDRESS_SPACE = 0x10000
@@ -215,8 +217,20 @@ _COUNTER_MAX = 0xFF
 _DERIVED_END = Register.FMMU_BASE + MAX_FMMUS * Register.FMMU_BASE.size
 #: Registers the process data watchdog's time comes from.
 _WATCHDOG_CONFIGURATION = (Register.WATCHDOG_DIVIDER, Register.WATCHDOG_TIME_PROCESS_DATA)
+_WATCHDOG_CONFIGURATION_LO = min(_WATCHDOG_CONFIGURATION)
+_WATCHDOG_CONFIGURATION_HI = max(r + r.size for r in _WATCHDOG_CONFIGURATION)
+#: Write masks of n bytes that let every bit through (n < 0x1000), to skip the bit merge.
+_OPEN_MASKS = tuple(b"\xff" * n for n in range(PROCESS_DATA_RAM_START + 1))
+#: A written range as one int: address * _RANGE_KEY + end (end <= 0x10000).
+_RANGE_KEY = ADDRESS_SPACE + 1
+#: Written ranges whose hooks and masks an ESC keeps (beyond that it works them out each time).
+_RANGE_CACHE_SIZE = 4096
 #: End of the SyncManager register block.
 _SYNC_MANAGERS_END = Register.SYNC_MANAGER_BASE + MAX_SYNC_MANAGERS * Register.SYNC_MANAGER_BASE.size
+# Register addresses as plain ints for the hot paths (an enum member lookup costs more).
+_SYNC_MANAGERS_START = int(Register.SYNC_MANAGER_BASE)
+_PHYSICAL_RW_OFFSET_AT = int(Register.PHYSICAL_RW_OFFSET)
+_STATION_ALIAS_AT = int(Register.CONFIGURED_STATION_ALIAS)
 
 # Reset values (Section II).
 _WATCHDOG_DIVIDER_RESET = 0x09C2  # 100 us basic increment
@@ -297,12 +311,17 @@ class _Mapping:
         """The physical bytes holding the mapped bits: (first, end)."""
         return self.physical_bit >> 3, (self.physical_bit + self.end_bit - self.first_bit + 7) >> 3
 
-    def hot(self, route: "_Route") -> "_HotMapping":
+    def hot(self, route: "_Route", memory_size: int) -> "_HotMapping":
         """The tuple the datagram loop unpacks: (logical_lo, logical_hi, aligned, first_bit,
-        end_bit, physical_bit, route), where an aligned mapping carries physical - logical_lo in
-        the physical bit field, and ``route`` says how its physical bytes are accessed."""
-        last = self.physical - self.logical_lo if self.aligned else self.physical_bit
-        return (self.logical_lo, self.logical_hi, self.aligned, self.first_bit, self.end_bit, last, route)
+        end_bit, physical_bit, route), where ``route`` says how its physical bytes are accessed
+        and an aligned mapping carries, for a datagram that covers all of it, its physical start
+        in the first bit field and its byte count (clipped to the memory) in the end bit field,
+        and physical - logical_lo in the physical bit field."""
+        if not self.aligned:
+            return (self.logical_lo, self.logical_hi, False, self.first_bit, self.end_bit, self.physical_bit, route)
+        shift = self.physical - self.logical_lo
+        last = self.logical_hi if self.logical_hi + shift <= memory_size else memory_size - shift
+        return (self.logical_lo, self.logical_hi, True, self.physical, last - self.logical_lo, shift, route)
 
 
 class _General:
@@ -410,9 +429,24 @@ class Esc:
         self._fmmus: tuple[_Mapping, ...] = ()
         self._read_maps: tuple[_HotMapping, ...] = ()
         self._write_maps: tuple[_HotMapping, ...] = ()
+        self._reads_apart = True  # no read mapping's logical bytes overlap a write mapping's
+        self._lrw_hull: Optional[tuple[int, int]] = None  # see _compile_maps
         self._hooks: list[tuple[int, int, WriteHook]] = []
         self._hook_lo = ADDRESS_SPACE
         self._hook_hi = 0
+        # Per written range (_range_key): the hooks it touches, in registration order (a hook
+        # added later is appended to every cached list it touches), and the register write mask
+        # as an int (-1: every bit writable); the masks are forgotten when one changes.
+        self._hook_cache: dict[int, list[tuple[int, int, WriteHook]]] = {}
+        self._mask_cache: dict[int, int] = {}
+        # Access hooks (see _add_access_hook) and their hull; whether an FMMU maps into it.
+        self._access_hooks: list[tuple[int, int, AccessHook]] = []
+        self._access_lo = ADDRESS_SPACE
+        self._access_hi = 0
+        self._ecat_write_hooks: list[tuple[int, int, AccessHook]] = []
+        self._ecat_write_lo = ADDRESS_SPACE
+        self._ecat_write_hi = 0
+        self._logical_watched = False
         self._frame_hooks: list[FrameEndHook] = []
         self._in_frame = False
         self._clock = clock
@@ -488,7 +522,7 @@ class Esc:
     def alias(self) -> int:
         """Configured station alias (0x0012); read-only from EtherCAT, set here as the SII
         EEPROM load (or the application) would."""
-        return _U16.unpack_from(self._mem, Register.CONFIGURED_STATION_ALIAS)[0]
+        return _U16.unpack_from(self._mem, _STATION_ALIAS_AT)[0]
 
     @alias.setter
     def alias(self, value: int) -> None:
@@ -556,6 +590,8 @@ class Esc:
         has no side effects."""
         self._check_range(address, length)
         end = address + length
+        if address < self._access_hi and end > self._access_lo:
+            self._accessed(address, end, False)
         if address < self._route_hi and end > self._route_lo:
             result = bytearray(length)
             for lo, hi, sm in self._segments(address, end):
@@ -577,6 +613,8 @@ class Esc:
         """
         self._check_range(address, len(data))
         end = address + len(data)
+        if address < self._access_hi and end > self._access_lo:
+            self._accessed(address, end, True)
         accepted = True
         if address < self._route_hi and end > self._route_lo:
             accepted = False
@@ -593,9 +631,10 @@ class Esc:
             self._station_written(address, len(data))
             self._dl_control_written(address, len(data))
             self._fmmus_written(address, len(data))
-        if address < _SYNC_MANAGERS_END and end > Register.SYNC_MANAGER_BASE:
+        if address < _SYNC_MANAGERS_END and end > _SYNC_MANAGERS_START:
             self._sync_managers_written(address, len(data))
-        if any(address < r + r.size and end > r for r in _WATCHDOG_CONFIGURATION):
+        if address < _WATCHDOG_CONFIGURATION_HI and end > _WATCHDOG_CONFIGURATION_LO and \
+                any(address < r + r.size and end > r for r in _WATCHDOG_CONFIGURATION):
             self.watchdog.configure()
         return accepted
 
@@ -636,6 +675,7 @@ class Esc:
         if not (0 <= address and address + len(mask) <= _REGISTERS_END):
             raise ValueError(f"write masks cover the register area 0x0000-0x{_REGISTERS_END - 1:04X} only")
         self._wmask[address:address + len(mask)] = mask
+        self._mask_cache.clear()
 
     def add_frame_end_hook(self, callback: FrameEndHook) -> None:
         """Run ``callback()`` after every frame, from :meth:`frame_end`, in registration order:
@@ -661,9 +701,39 @@ class Esc:
         self._check_range(address, length)
         if length <= 0:
             raise ValueError("a write hook needs a range of at least one byte")
-        self._hooks.append((address, address + length, callback))
-        self._hook_lo = min(self._hook_lo, address)
-        self._hook_hi = max(self._hook_hi, address + length)
+        hook = (int(address), int(address + length), callback)
+        self._hooks.append(hook)
+        for key, hooks in self._hook_cache.items():
+            if key // _RANGE_KEY < hook[1] and key % _RANGE_KEY > hook[0]:
+                hooks.append(hook)
+        self._hook_lo = min(self._hook_lo, hook[0])
+        self._hook_hi = max(self._hook_hi, hook[1])
+
+    def _add_access_hook(self, address: int, end: int, callback: AccessHook,
+                         ecat_writes: Optional[tuple[int, int]] = None) -> None:
+        """Call ``callback(address, end, write)`` before every ECAT access (physical or through
+        an FMMU) and PDI access (:meth:`pdi_read`, :meth:`pdi_write`) whose range overlaps
+        ``address``..``end``: a layer that writes registers lazily (the DC unit) brings them up
+        to date there. ``ecat_writes`` narrows the range for plain ECAT writes (:meth:`ecat_write`),
+        for registers whose write hooks bring them up to date themselves. ``write`` is True
+        for a plain write of the whole range (an ECAT write or a PDI write); False for reads,
+        read-writes and logical commands. The callback must not depend on being called only
+        when needed (an FMMU into the range calls it for every logical command, with the whole
+        range)."""
+        self._check_range(address, end - address)
+        self._access_hooks.append((address, end, callback))
+        self._access_lo = min(self._access_lo, address)
+        self._access_hi = max(self._access_hi, end)
+        write_lo, write_hi = (address, end) if ecat_writes is None else ecat_writes
+        self._ecat_write_hooks.append((write_lo, write_hi, callback))
+        self._ecat_write_lo = min(self._ecat_write_lo, write_lo)
+        self._ecat_write_hi = max(self._ecat_write_hi, write_hi)
+        self._compile_maps()
+
+    def _accessed(self, address: int, end: int, write: bool) -> None:
+        for lo, hi, callback in self._access_hooks:
+            if address < hi and end > lo:
+                callback(address, end, write)
 
     def al_transition(self, current: ALState, requested: int) -> ALTransition:
         """The slave's answer to a request for state ``requested`` in state ``current``.
@@ -741,22 +811,27 @@ class Esc:
         """
         if not self._in_frame:  # first datagram of a frame: the watchdog kept running meanwhile
             self._in_frame = True
-            if self.watchdog.running:
-                self._check_watchdog()
+            watchdog = self.watchdog
+            if watchdog.running and watchdog._clock() >= watchdog._deadline:  # _check_watchdog, inline
+                watchdog._expire()
+                self._watchdog_expired()
         if command >= _LRD:
             if command <= _LRW:
                 if not self._fmmus or (command == _LRW and not self._lrw_supported):
                     return 0
                 return self._logical(command, address, frame, start, length)
-            if command == _ARMW:
-                if adp == 0:
-                    return self._read(address >> 16, frame, start, length)
-                return self._write(address >> 16, frame, start, length)
             if command == _FRMW:
                 if self.addressed_by_station(adp):
                     return self._read(address >> 16, frame, start, length)
-                return self._write(address >> 16, frame, start, length)
-            return 0  # unknown command: the ESC ignores it
+            elif command == _ARMW:
+                if adp == 0:
+                    return self._read(address >> 16, frame, start, length)
+            else:
+                return 0  # unknown command: the ESC ignores it
+            ado = address >> 16  # the others write (self._write, inline)
+            if ado + length > self._size or not length:
+                return 0
+            return 1 if self.ecat_write(ado, frame[start:start + length]) else 0
         if command >= _BRD:
             ado = address >> 16
             if command == _BWR:
@@ -781,6 +856,8 @@ class Esc:
         end = ado + length
         if end > self._size or not length:
             return 0
+        if ado < self._access_hi and end > self._access_lo:
+            self._accessed(ado, end, False)
         if ado < self._route_hi and end > self._route_lo:
             return self._put(frame, start, self._fetch(ado, length), combine=False)
         frame[start:start + length] = self._view[ado:end]
@@ -790,6 +867,8 @@ class Esc:
         end = ado + length
         if end > self._size or not length:
             return 0
+        if ado < self._access_hi and end > self._access_lo:
+            self._accessed(ado, end, False)
         if ado < self._route_hi and end > self._route_lo:
             return self._put(frame, start, self._fetch(ado, length), combine=True)
         value = int.from_bytes(frame[start:start + length], "little") | int.from_bytes(self._view[ado:end], "little")
@@ -805,7 +884,7 @@ class Esc:
         """APRW/FPRW/BRW: read at ADO, write at ADO + physical read/write offset (0x0108)."""
         if not self._rw_supported or not length:
             return 0
-        write_at = ado + _U16.unpack_from(self._mem, Register.PHYSICAL_RW_OFFSET)[0]
+        write_at = ado + _U16.unpack_from(self._mem, _PHYSICAL_RW_OFFSET_AT)[0]
         increment = 0
         old: list[tuple[int, bytes]] = []
         if ado + length <= self._size:
@@ -819,6 +898,8 @@ class Esc:
     def _fetch(self, address: int, length: int) -> list[tuple[int, bytes]]:
         """An ECAT read of ``address``..: (offset, data) of every part accepted, which is all of
         it outside SyncManager areas."""
+        if address < self._access_hi and address + length > self._access_lo:
+            self._accessed(address, address + length, False)
         parts = []
         for lo, hi, sm in self._segments(address, address + length):
             data = bytes(self._view[lo:hi]) if sm is None else sm.read(True, lo, hi)
@@ -864,9 +945,14 @@ class Esc:
         hooks of the touched range run. Returns False when SyncManagers denied every byte. No
         range check (callers check)."""
         end = address + len(data)
-        for byte in self._trigger_bytes:
-            if address <= byte < end:
-                self.watchdog.trigger()
+        if self._trigger_bytes:
+            for byte in self._trigger_bytes:
+                if address <= byte < end:
+                    self.watchdog.trigger()
+        if address < self._ecat_write_hi and end > self._ecat_write_lo:
+            for lo, hi, callback in self._ecat_write_hooks:
+                if address < hi and end > lo:
+                    callback(address, end, True)
         if address < self._route_hi and end > self._route_lo:
             accepted = False
             for lo, hi, sm in self._segments(address, end):
@@ -884,22 +970,51 @@ class Esc:
         """Plain ECAT write: the write mask, then the write hooks."""
         end = address + len(data)
         mem = self._mem
+        key = address * _RANGE_KEY + end
         if address >= _REGISTERS_END:
             mem[address:end] = data
+        elif end <= _REGISTERS_END:
+            mask = self._mask_cache.get(key)
+            if mask is None:
+                mask = self._cache_mask(key, address, end)
+            if mask == -1:
+                mem[address:end] = data
+            elif mask:
+                old = int.from_bytes(mem[address:end], "little")
+                new = int.from_bytes(data, "little")
+                mem[address:end] = ((old & ~mask) | (new & mask)).to_bytes(end - address, "little")
         else:
-            split = end if end <= _REGISTERS_END else _REGISTERS_END
+            split = _REGISTERS_END
             count = split - address
             mask = int.from_bytes(self._wmask[address:split], "little")
             if mask:
                 old = int.from_bytes(mem[address:split], "little")
                 new = int.from_bytes(data[:count], "little")
                 mem[address:split] = ((old & ~mask) | (new & mask)).to_bytes(count, "little")
-            if end > split:
-                mem[split:end] = data[count:]
+            mem[split:end] = data[count:]
         if address < self._hook_hi and end > self._hook_lo:
-            for lo, hi, callback in self._hooks:
-                if address < hi and end > lo:
-                    callback(address, end - address)
+            hooks = self._hook_cache.get(key)
+            if hooks is None:
+                hooks = self._cache_hooks(key, address, end)
+            for _, _, callback in hooks:  # each touches the range
+                callback(address, end - address)
+
+    def _cache_mask(self, key: int, address: int, end: int) -> int:
+        """The write mask of registers ``address``..``end`` as an int, -1 when every bit is
+        writable; kept for the next write of the range."""
+        wmask = self._wmask[address:end]
+        mask = -1 if wmask == _OPEN_MASKS[end - address] else int.from_bytes(wmask, "little")
+        if len(self._mask_cache) < _RANGE_CACHE_SIZE:
+            self._mask_cache[key] = mask
+        return mask
+
+    def _cache_hooks(self, key: int, address: int, end: int) -> list[tuple[int, int, WriteHook]]:
+        """The write hooks touching ``address``..``end``, in registration order; kept for the
+        next write of the range (and extended by later registrations)."""
+        hooks = [hook for hook in self._hooks if address < hook[1] and end > hook[0]]
+        if len(self._hook_cache) < _RANGE_CACHE_SIZE:
+            self._hook_cache[key] = hooks
+        return hooks
 
     # -------------------------------------------------------------------- logical access
     def _logical(self, command: int, address: int, frame, start: int, length: int) -> int:
@@ -908,26 +1023,61 @@ class Esc:
         Physical ranges inside SyncManager areas go through the SyncManagers (a bit-wise mapping
         accesses the whole bytes that hold its bits)."""
         end = address + length
-        size = self._size
         view = self._view
+        hull = self._lrw_hull
+        if hull is not None and command == _LRW and address <= hull[0] and hull[1] <= end:
+            # every mapping whole, byte-wise, into memory or one SyncManager, reads apart from
+            # writes: the loops below come down to this
+            base = start - address
+            read_hit = write_hit = False
+            for lo, physical, count, read in self._lrw_reads:
+                at = base + lo
+                if read is None:
+                    frame[at:at + count] = view[physical:physical + count]
+                else:
+                    data = read(True, physical, physical + count)
+                    if data is None:
+                        continue
+                    frame[at:at + count] = data
+                read_hit = True
+            for lo, physical, count, write in self._lrw_writes:
+                at = base + lo
+                if write is None:
+                    self._store(physical, frame[at:at + count])
+                elif not write(True, physical, frame[at:at + count]):
+                    continue
+                write_hit = True
+            if write_hit:
+                return 3 if read_hit else 2
+            return 1 if read_hit else 0
+        size = self._size
+        if self._logical_watched:
+            self._accessed(self._access_lo, self._access_hi, False)
         read_hit = write_hit = False
+        # Read results wait until the writes have taken their data from the frame (LRD: those
+        # of plain memory do not), unless no write takes data from where reads put theirs; once
+        # one waits, the later ones wait too, so they land in mapping order.
+        direct = self._reads_apart and command == _LRW
         pending: list[tuple[int, int, object]] = []
         if command != _LWR:
             for lo, hi, aligned, first_bit, end_bit, physical_bit, route in self._read_maps:
                 if hi <= address or lo >= end:
                     continue
-                if aligned:  # physical_bit holds physical - logical for byte-wise mappings
-                    first = lo if lo > address else address
-                    last = hi if hi < end else end
-                    if last + physical_bit > size:
-                        last = size - physical_bit
-                    count = last - first
+                if aligned:  # see _Mapping.hot for the fields of byte-wise mappings
+                    if address <= lo and hi <= end:  # the whole mapping
+                        physical, count, at = first_bit, end_bit, start + lo - address
+                    else:
+                        first = lo if lo > address else address
+                        last = hi if hi < end else end
+                        if last + physical_bit > size:
+                            last = size - physical_bit
+                        count = last - first
+                        physical = first + physical_bit
+                        at = start + first - address
                     if count <= 0:
                         continue
-                    physical = first + physical_bit
-                    at = start + first - address
                     if route is None:
-                        if command == _LRD:
+                        if direct or command == _LRD:
                             frame[at:at + count] = view[physical:physical + count]
                         else:
                             pending.append((at, -count, bytes(view[physical:physical + count])))
@@ -937,11 +1087,15 @@ class Esc:
                             continue
                         for offset, data in parts:
                             pending.append((at + offset, -len(data), data))
+                        direct = False  # later reads must not overtake these
                     else:
                         data = route.read(True, physical, physical + count)  # type: ignore[union-attr]
                         if data is None:
                             continue
-                        pending.append((at, -count, data))
+                        if direct:
+                            frame[at:at + count] = data
+                        else:
+                            pending.append((at, -count, data))
                 else:
                     span = self._bit_span(first_bit, end_bit, physical_bit, address, end)
                     if span is None:
@@ -959,26 +1113,31 @@ class Esc:
                     else:
                         value = _get_bits(self._mem, physical_at, count)
                     pending.append((start * 8 + logical_bit - address * 8, count, value))
+                    direct = False
                 read_hit = True
         if command != _LRD:
             for lo, hi, aligned, first_bit, end_bit, physical_bit, route in self._write_maps:
                 if hi <= address or lo >= end:
                     continue
                 if aligned:
-                    first = lo if lo > address else address
-                    last = hi if hi < end else end
-                    if last + physical_bit > size:
-                        last = size - physical_bit
-                    count = last - first
+                    if address <= lo and hi <= end:  # the whole mapping
+                        physical, count, at = first_bit, end_bit, start + lo - address
+                    else:
+                        first = lo if lo > address else address
+                        last = hi if hi < end else end
+                        if last + physical_bit > size:
+                            last = size - physical_bit
+                        count = last - first
+                        physical = first + physical_bit
+                        at = start + first - address
                     if count <= 0:
                         continue
-                    at = start + first - address
                     if route is None:
-                        self._store(first + physical_bit, frame[at:at + count])
+                        self._store(physical, frame[at:at + count])
                     elif route is _GENERAL:
-                        if not self.ecat_write(first + physical_bit, frame[at:at + count]):
+                        if not self.ecat_write(physical, frame[at:at + count]):
                             continue
-                    elif not route.write(True, first + physical_bit, frame[at:at + count]):  # type: ignore[union-attr]
+                    elif not route.write(True, physical, frame[at:at + count]):  # type: ignore[union-attr]
                         continue
                 else:
                     span = self._bit_span(first_bit, end_bit, physical_bit, address, end)
@@ -1049,8 +1208,26 @@ class Esc:
 
     def _compile_maps(self) -> None:
         """The hot tuples of the FMMU mappings, with the route of their physical bytes."""
-        self._read_maps = tuple(m.hot(self._route(*m.physical_bytes)) for m in self._fmmus if m.read)
-        self._write_maps = tuple(m.hot(self._route(*m.physical_bytes)) for m in self._fmmus if m.write)
+        size = self._size
+        self._read_maps = tuple(m.hot(self._route(*m.physical_bytes), size) for m in self._fmmus if m.read)
+        self._write_maps = tuple(m.hot(self._route(*m.physical_bytes), size) for m in self._fmmus if m.write)
+        self._reads_apart = all(read_hi <= write_lo or write_hi <= read_lo
+                                for read_lo, read_hi, *_ in self._read_maps for write_lo, write_hi, *_ in self._write_maps)
+        self._logical_watched = any(
+            lo < self._access_hi and hi > self._access_lo for lo, hi in (m.physical_bytes for m in self._fmmus))
+        # The common process data layout gets a shorter way for an LRW that covers every mapping:
+        # byte-wise mappings into plain memory or one SyncManager each, reads and writes apart.
+        maps = self._read_maps + self._write_maps
+        if maps and self._reads_apart and not self._logical_watched and \
+                all(aligned and route is not _GENERAL for _, _, aligned, _, _, _, route in maps):
+            self._lrw_hull = (min(m[0] for m in maps), max(m[1] for m in maps))
+            # (logical start, physical start, count, the SyncManager's read or write or None)
+            self._lrw_reads = tuple((lo, physical, count, None if route is None else route.read)  # type: ignore[union-attr]
+                                    for lo, _, _, physical, count, _, route in self._read_maps if count > 0)
+            self._lrw_writes = tuple((lo, physical, count, None if route is None else route.write)  # type: ignore[union-attr]
+                                     for lo, _, _, physical, count, _, route in self._write_maps if count > 0)
+        else:
+            self._lrw_hull = None
 
     def _route(self, lo: int, hi: int) -> _Route:
         """How physical bytes ``lo``..``hi`` are accessed (see :data:`_Route`)."""
@@ -1093,7 +1270,11 @@ class Esc:
         """The firmware's reaction to the process data watchdog: when it expires in OP, the
         slave stops its outputs and drops to SAFE-OP with error 0x001B (SSC, SOES). An expiry
         outside OP is only recorded in the registers (SSC supervises the outputs in OP only)."""
-        if self.watchdog.check() and self._mem[Register.AL_STATUS] & AL_STATE_MASK == ALState.OP:
+        if self.watchdog.check():
+            self._watchdog_expired()
+
+    def _watchdog_expired(self) -> None:
+        if self._mem[Register.AL_STATUS] & AL_STATE_MASK == ALState.OP:
             self._set_al(ALState.SAFEOP, ALStatusCode.SYNC_MANAGER_WATCHDOG)
 
     def _counters_written(self, address: int, length: int) -> None:

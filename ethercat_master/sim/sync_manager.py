@@ -94,12 +94,19 @@ _BUFFER_STATE_MASK = SmStatus(buffer_state=NO_BUFFER_WRITTEN).encode()[0]
 #: Status after reset or (re)activation: nothing written, nothing open.
 _STATUS_RESET = _BUFFER_STATE_MASK
 _BUFFER_STATE_BITS = tuple(SmStatus(buffer_state=n).encode()[0] for n in range(BUFFER_COUNT))
+#: Status bits a buffered write of a whole buffer keeps: opening sets "write buffer open" and
+#: clears "interrupt read", completing clears "write buffer open" and sets the buffer state.
+_WHOLE_WRITE_KEEP = 0xFF & ~(_INTERRUPT_READ | _BUFFER_STATE_MASK | _WRITE_OPEN)
+#: The same for a buffered read of a whole buffer: opening sets "read buffer open" and clears
+#: "interrupt write", closing clears "read buffer open" and sets "interrupt read".
+_WHOLE_READ_KEEP = 0xFF & ~(_INTERRUPT_WRITE | _READ_OPEN)
 
 #: The watchdog counts cycles of the ESC's 25 MHz clock: 40 ns each.
 WATCHDOG_CLOCK_NS = 40
 #: Register 0x0400 holds the cycles per watchdog increment minus this.
 WATCHDOG_DIVIDER_OFFSET = 2
 _WATCHDOG_ACTIVE = 0x0001  # 0x0440 bit 0: active or disabled (0: expired)
+_WATCHDOG_STATUS_AT = int(Register.WATCHDOG_STATUS_PROCESS_DATA)  # a plain int for the hot path
 _COUNTER_MAX = 0xFF
 
 
@@ -127,6 +134,7 @@ class SyncManager:
         self.index = index
         #: First register of the channel.
         self.address = sync_manager_address(index)
+        self._status_at = self.address + SM_STATUS_OFFSET
         self._mem = memory
         self._memory_end = memory_end
         self._trigger = on_watchdog_trigger
@@ -254,6 +262,20 @@ class SyncManager:
         if not self._consumer_open:
             if lo != self.start:
                 return None
+            if hi == end and not mailbox:  # the whole buffer in one access: open, read, close
+                if self._new_data:
+                    self._consumer, self._latest = self._latest, self._consumer
+                    self._new_data = False
+                shift = self._consumer * self.length
+                data = self._mem[lo + shift:hi + shift]
+                status = (status & _WHOLE_READ_KEEP) | _INTERRUPT_READ
+                if ecat:  # not again in this frame
+                    self.end_accessed = True
+                    self._ended.append(self)
+                if status != self._status:  # self._set_status(status), inline
+                    self._status = status
+                    self._mem[self._status_at] = status
+                return data
             self._consumer_open = True
             if self._new_data:
                 self._consumer, self._latest = self._latest, self._consumer
@@ -269,8 +291,9 @@ class SyncManager:
             if ecat:  # not again in this frame
                 self.end_accessed = True
                 self._ended.append(self)
-        if status != self._status:
-            self._set_status(status)
+        if status != self._status:  # self._set_status(status), inline
+            self._status = status
+            self._mem[self._status_at] = status
         return data
 
     def write(self, ecat: bool, lo: int, data: Buffer) -> bool:
@@ -294,6 +317,22 @@ class SyncManager:
         if not self._producer_open:
             if lo != self.start:
                 return False
+            if hi == end and not mailbox:  # the whole buffer in one access: open, write, complete
+                written = self._producer
+                shift = written * self.length
+                self._mem[lo + shift:hi + shift] = data
+                self._producer, self._latest = self._latest, written
+                self._new_data = True
+                status = (status & _WHOLE_WRITE_KEEP) | _BUFFER_STATE_BITS[written] | _INTERRUPT_WRITE
+                if ecat:  # not again in this frame
+                    self.end_accessed = True
+                    self._ended.append(self)
+                    if self.watchdog_trigger:
+                        self._trigger()
+                if status != self._status:  # self._set_status(status), inline
+                    self._status = status
+                    self._mem[self._status_at] = status
+                return True
             self._producer_open = True
             status = (status | _WRITE_OPEN) & ~_INTERRUPT_READ
         if mailbox:
@@ -316,8 +355,9 @@ class SyncManager:
                 self._ended.append(self)
                 if self.watchdog_trigger:
                     self._trigger()
-        if status != self._status:
-            self._set_status(status)
+        if status != self._status:  # self._set_status(status), inline
+            self._status = status
+            self._mem[self._status_at] = status
         return True
 
     def _reset(self) -> None:
@@ -329,7 +369,7 @@ class SyncManager:
 
     def _set_status(self, status: int) -> None:
         self._status = status
-        self._mem[self.address + SM_STATUS_OFFSET] = status
+        self._mem[self._status_at] = status
 
 
 class ProcessDataWatchdog:
@@ -369,21 +409,25 @@ class ProcessDataWatchdog:
         """Rewind the watchdog (a triggering write completed)."""
         self.running = self._timeout > 0
         self._deadline = self._clock() + self._timeout
-        if self.expired or not self._mem[Register.WATCHDOG_STATUS_PROCESS_DATA] & _WATCHDOG_ACTIVE:
+        if self.expired or not self._mem[_WATCHDOG_STATUS_AT] & _WATCHDOG_ACTIVE:
             self.expired = False
-            _U16.pack_into(self._mem, Register.WATCHDOG_STATUS_PROCESS_DATA, _WATCHDOG_ACTIVE)
+            _U16.pack_into(self._mem, _WATCHDOG_STATUS_AT, _WATCHDOG_ACTIVE)
 
     def check(self) -> bool:
         """Bring the watchdog up to the clock; True exactly when it expires now."""
         if not self.running or self._clock() < self._deadline:
             return False
+        self._expire()
+        return True
+
+    def _expire(self) -> None:
+        """The deadline has passed: stop, clear 0x0440 bit 0, count in 0x0442."""
         self.running = False
         self.expired = True
         _U16.pack_into(self._mem, Register.WATCHDOG_STATUS_PROCESS_DATA, 0)
         counter = Register.WATCHDOG_COUNTER_PROCESS_DATA
         if self._mem[counter] < _COUNTER_MAX:
             self._mem[counter] += 1
-        return True
 
 
 # ------------------------------------------------------------------------- expected layout

@@ -19,13 +19,15 @@ from ethercat_master.protocol.registers import (
     DcCyclicUnit,
     DcReceiveTimes,
     DcSyncTiming,
+    DlControl,
     EscFeature,
+    LoopPortControl,
     PortType,
     Register,
 )
 from ethercat_master.sim import Esc
 from ethercat_master.sim.chain import SlaveChain
-from ethercat_master.sim.dc import ClockSpec, LocalClock, ManualTime, SyncSignal
+from ethercat_master.sim.dc import ClockSpec, LocalClock, ManualTime, SyncSignal, TimeControlLoop
 from ethercat_master.sim.topology import Link, SlaveTiming, Topology
 
 U16, U32, U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
@@ -363,3 +365,109 @@ def test_auto_activation_extends_a_32_bit_start_time():
     assert chain.dc(0).next_pulse(SyncSignal.SYNC0) == (1 << 32) + 2_000_000
     (activation,) = read(chain, 0, Register.DC_ACTIVATION, 1)
     assert activation & DcActivation.CYCLIC_OPERATION
+
+
+# ------------------------------------------------- lazily written registers (frame cost)
+# The unit writes the registers that follow the frame start only when something may look at
+# them; these pin down that what is seen is what the frame start wrote.
+def test_the_system_time_view_read_later_is_the_one_of_the_last_frame_start():
+    time = ManualTime(5000)
+    chain = _line(time)
+    assign_stations(chain)
+    time.set(20_000)
+    run(chain, Datagram(Command.BRD, 0, Register.AL_STATUS << 16, bytes(2)))  # no DC register touched
+    time.set(900_000)
+    # slave 2's frame start at 20000 + 900; local 3000 + 15900; no offset or delay
+    assert chain[2].pdi_read(Register.DC_SYSTEM_TIME, 8) == U64.pack(18_900)
+
+
+def test_an_offset_written_in_a_frame_applies_to_the_view_from_the_next_frame_on():
+    time = ManualTime(5000)
+    chain = _line(time)
+    assign_stations(chain)
+    time.set(20_000)
+    _, same_frame = run(chain, fpwr(1, Register.DC_SYSTEM_TIME_OFFSET, U64.pack(1_000_000)),
+                        fprd(1, Register.DC_SYSTEM_TIME, 8))
+    assert same_frame.data == U64.pack(2000 + 15_500)  # latched at the frame start, before the write
+    assert read(chain, 1, Register.DC_SYSTEM_TIME, 8) == U64.pack(2000 + 15_500 + 1_000_000)
+
+
+def test_a_pdi_write_of_the_system_time_stays_until_the_next_frame():
+    time = ManualTime(5000)
+    chain = _line(time)
+    assign_stations(chain)
+    run(chain, Datagram(Command.BRD, 0, Register.AL_STATUS << 16, bytes(2)))
+    chain[0].pdi_write(Register.DC_SYSTEM_TIME, U64.pack(0xDEAD))
+    assert chain[0].pdi_read(Register.DC_SYSTEM_TIME, 8) == U64.pack(0xDEAD)
+    time.set(6000)
+    assert read(chain, 0, Register.DC_SYSTEM_TIME, 8) == U64.pack(1000 + 1100)
+
+
+def test_single_shot_next_pulse_registers_keep_what_the_last_frame_before_the_pulse_wrote():
+    chain, time = _sync_chain()
+    _activate(chain, START, 0, 0, ALL)  # one pulse at 1 ms
+    chain[0].pdi_write(Register.DC_START_TIME_CYCLIC, U64.pack(0xDEAD) * 2)  # the application scribbles
+    time.set(500_000)
+    run(chain, Datagram(Command.BRD, 0, Register.AL_STATUS << 16, bytes(2)))  # rewrites the next pulses
+    time.set(2_000_000)
+    run(chain, Datagram(Command.BRD, 0, Register.AL_STATUS << 16, bytes(2)))  # after the pulse: kept
+    timing = DcSyncTiming.decode(read(chain, 0, DcSyncTiming.ADDRESS, DcSyncTiming.SIZE))
+    assert (timing.start_time, timing.next_sync1_pulse) == (START, START)
+
+
+def test_sync_status_read_frames_later_is_the_one_of_the_last_frame_start():
+    chain, time = _sync_chain()
+    _activate(chain, START, 250_000, 0, ALL)
+    time.set(1_100_000)
+    run(chain, Datagram(Command.BRD, 0, Register.AL_STATUS << 16, bytes(2)))  # after the first pulse
+    time.set(5_000_000)
+    assert chain[0].pdi_read(Register.DC_ACTIVATION_STATUS, 1) == b"\x00"
+    timing = DcSyncTiming.decode(chain[0].pdi_read(DcSyncTiming.ADDRESS, DcSyncTiming.SIZE))
+    assert timing.start_time == 1_250_000  # as of that frame's start, not of now
+
+
+def test_the_loop_follows_time_control_loop_and_local_clock():
+    """The unit runs the loop inline for speed; it must do exactly what the public classes do."""
+    time = ManualTime(10**9)
+    specs = [ClockSpec(initial_ns=123_456_789, drift_ppm=30.0), ClockSpec(initial_ns=987_654_321, drift_ppm=-70.0)]
+    chain = SlaveChain([Esc(), Esc()], timings=TIMING, clocks=specs, time_source=time)
+    assign_stations(chain)
+    offset, delay = 77_777, 550
+    run(chain, fpwr(1, Register.DC_SYSTEM_TIME_OFFSET, U64.pack(offset)),
+        fpwr(1, Register.DC_SYSTEM_TIME_DELAY, U32.pack(delay)),
+        Datagram(Command.BWR, 0, Register.DC_SYSTEM_TIME_DIFF_FILTER_DEPTH << 16, b"\x03\x05"))
+    reference, clock = LocalClock(specs[0], 10**9), LocalClock(specs[1], 10**9)
+    loop = TimeControlLoop()
+    distribute = Datagram(Command.FRMW, 0, station_address(STATION, Register.DC_SYSTEM_TIME), bytes(8))
+    for cycle in range(300):
+        start = time.advance(1_000_000 + 3_333 * (cycle % 7))
+        (reply,) = run(chain, distribute)
+        received = U64.unpack(reply.data)[0]
+        assert received == reference.read(start + 250)  # the reference's view: no offset, no delay
+        local = clock.read(start + 250 + 300 + 250)
+        raw = (local + offset - delay - received) & 0xFFFF_FFFF
+        clock.set_correction(start + 800, loop.update(raw - (1 << 32) if raw & 0x8000_0000 else raw, local,
+                                                      0x1000, 3, 5))
+    unit = chain.dc(1)
+    assert (unit.clock.correction, unit.clock.read(time() + 10**6)) == (clock.correction, clock.read(time() + 10**6))
+    assert difference(chain, 1) == loop.mean_difference
+    loop_registers = DcControlLoop.decode(read(chain, 1, DcControlLoop.ADDRESS, DcControlLoop.SIZE))
+    assert loop_registers == DcControlLoop(0x1000, loop.speed_counter_diff(0x1000), 3, 5)
+
+
+def test_receive_times_follow_the_path_after_a_loop_is_closed():
+    time = ManualTime(5000)
+    chain = _line(time)
+    assign_stations(chain)
+    time.set(10_000)
+    latch(chain)
+    closed = DlControl(loop_ports=(LoopPortControl.AUTO, LoopPortControl.CLOSED, LoopPortControl.AUTO,
+                                   LoopPortControl.AUTO))
+    run(chain, fpwr(1, Register.DL_CONTROL, closed.encode()))  # slave 2 is cut off behind slave 1
+    time.set(20_000)
+    latch(chain)
+    # 0.p0 20100, 1.p0 20500, 1 turns the frame back at its closed port 1: leaves at 20800;
+    # 0.p1 20900. Slave 1 port 1 and slave 2 keep their times of the first latch.
+    assert receive_times(chain, 0) == ((16_100, 16_900, 0, 0), 16_100)
+    assert receive_times(chain, 1) == ((17_500, 8300, 0, 0), 17_500)
+    assert DcReceiveTimes.decode(chain[2].pdi_read(DcReceiveTimes.ADDRESS, DcReceiveTimes.SIZE)).ports == (8900, 0, 0, 0)

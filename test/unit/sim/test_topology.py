@@ -348,3 +348,18 @@ def test_auto_close_stays_closed_after_the_link_returns_until_written_again():
     assert dl_status(chain[0]).loop_closed(1)
     _write_loops(chain, 1, auto, auto_close, auto, auto)  # writing 01 again opens it
     assert chain.processing_order == (0, 1, 2)
+
+
+def test_the_path_is_kept_until_a_cable_power_or_loop_setting_changes_it():
+    chain = SlaveChain([Esc() for _ in range(3)])
+    run(chain, Datagram(Command.APWR, 0, position_address(0, Register.CONFIGURED_STATION_ADDRESS), U16.pack(1)))
+    auto, closed = LoopPortControl.AUTO, LoopPortControl.CLOSED
+    path = chain.path()
+    _write_loops(chain, 1, auto, auto, auto, auto)  # the same settings again: the same way
+    run(chain, Datagram(Command.BWR, 0, Register.DL_CONTROL << 16, DlControl().encode()))
+    assert chain.path() is path
+    _write_loops(chain, 1, auto, closed, auto, auto)
+    assert chain.path() is not path and chain.processing_order == (0,)
+    path = chain.path()
+    chain.disconnect(2)  # behind the closed port: the links change, so the path is worked out again
+    assert chain.path() is not path and chain.processing_order == (0,)
