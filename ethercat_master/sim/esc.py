@@ -925,10 +925,10 @@ class Esc:
         segments: list[tuple[int, int, Optional[SyncManager]]] = []
         at = lo
         for start, end, sm in self._routes:
+            if at >= hi or start >= hi:
+                break  # done (overlapping SyncManager areas can end the range early)
             if end <= at:
                 continue
-            if start >= hi:
-                break
             if start > at:
                 segments.append((at, start, None))
                 at = start

@@ -511,3 +511,27 @@ def test_a_layout_must_fit_the_esc():
         Esc(sync_manager_count=2, sync_manager_layout=SyncManagerLayout(process_data=PROCESS_DATA))
     with pytest.raises(ValueError):
         MailboxLayout(ExpectedSyncManager(0, MBX_OUT, 128, BUFFERED, WRITE), MAILBOX_LAYOUT.send)
+
+
+def test_overlapping_sync_manager_areas_do_not_break_an_access():
+    """A master may configure two SyncManagers over the same memory (a configuration error the
+    ESC does not refuse); an access across both must still be processed, not crash the ESC."""
+    from harness.raw_mailbox import cycle, fprd, fpwr, STATION, U16
+    from ethercat_master.protocol.datagram import Command, Datagram
+    from ethercat_master.protocol.registers import (FmmuEntry, Register, SmActivate, SmControl, SmDirection,
+                                                    SmMode, SyncManagerChannel, fmmu_address,
+                                                    sync_manager_address)
+    from ethercat_master.sim.esc import Esc
+    esc = Esc()
+    cycle(esc, Datagram(Command.APWR, 0, Register.CONFIGURED_STATION_ADDRESS << 16, U16.pack(STATION)))
+    for index, start in ((2, 0x1100), (3, 0x1104)):
+        control = SmControl(SmMode.BUFFERED, SmDirection.READ if index == 3 else SmDirection.WRITE)
+        channel = SyncManagerChannel(start, 8, control, activate=SmActivate.ENABLE).encode()
+        assert cycle(esc, fpwr(sync_manager_address(index), channel))[0].wkc == 1
+    # an access that ends inside the first area, after the second one began
+    fmmu = FmmuEntry(logical_start=0x10000, length=6, physical_start=0x1100, logical_stop_bit=3,
+                     read=True, active=True)
+    assert cycle(esc, fpwr(fmmu_address(0), fmmu.encode()))[0].wkc == 1
+    for request in (fprd(0x1100, 6), Datagram(Command.LRD, 0, 0x10000, bytes(6))):
+        (reply,) = cycle(esc, request)
+        assert len(reply.data) == 6  # processed; what the overlap yields is the master's problem
