@@ -19,6 +19,7 @@ setup(
         "console_scripts": [
             "ethercat-master = ethercat_master.tools.cli:main",
             "ethercat-sim = ethercat_master.sim.cli:main",
+            "mailbox_soak_demo = ethercat_master.tools.soak:main",
         ],
     },
     classifiers=[

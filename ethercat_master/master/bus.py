@@ -95,6 +95,12 @@ class Bus:
         self._lock = threading.Lock()
         self._next_index = 0
 
+    @property
+    def lock(self) -> threading.Lock:
+        """Held from send to reply of every frame; a user that sends its own frames on the
+        same link (the cyclic exchange) holds it too, so frames never interleave."""
+        return self._lock
+
     # ------------------------------------------------------------------------- batches
     def exchange(self, requests: Sequence[Request], *, retries: Optional[int] = None) -> list[Datagram]:
         """Exchange ``requests``; return the reply datagrams in the same order.
