@@ -12,10 +12,8 @@ from typing import Optional
 import pytest
 
 from ethercat_master.errors import FrameTimeout, MailboxError, SdoAbort
-from ethercat_master.master.bus import Bus
 from ethercat_master.master.coe import CoEClient
 from ethercat_master.master.mailbox import BackoffPolicy, MailboxEngine, MailboxPolicy, MailboxSlave, StatusMode
-from ethercat_master.protocol.al_status import ALState
 from ethercat_master.protocol.coe import (
     DataType,
     Direction,
@@ -28,21 +26,9 @@ from ethercat_master.protocol.coe import (
     ValueInfo,
     decode_coe,
 )
-from ethercat_master.protocol.datagram import Command, position_address, station_address
 from ethercat_master.protocol.mailbox import MailboxMessage, MailboxType
-from ethercat_master.protocol.registers import (
-    EscFeature,
-    Register,
-    SmActivate,
-    SmControl,
-    SmMode,
-    SyncManagerChannel,
-    sync_manager_address,
-)
-from ethercat_master.sim import ChainServer, Esc, SlaveChain
 from ethercat_master.sim.coe_server import CoeServer
 from ethercat_master.sim.faults import FaultPlan, FaultRate, FaultyWire
-from ethercat_master.sim.mailbox import SlaveMailbox
 from ethercat_master.sim.object_dictionary import (
     READ_ONLY,
     READ_WRITE,
@@ -57,13 +43,9 @@ from ethercat_master.sim.object_dictionary import (
     record,
     var,
 )
-from ethercat_master.sim.sync_manager import MailboxLayout, SyncManagerLayout
-from ethercat_master.transport import InProcessLink
+from harness.mailbox_slave import RECEIVE, SEND, STATION, SimulatedMailboxSlave
 
-STATION = 0x1001
 SIZE = 128
-RECEIVE, SEND = 0x1000, 0x1400
-U16 = struct.Struct("<H")
 LONG_TEXT = "".join(chr(ord("a") + n % 26) for n in range(8191))  # the largest VISIBLE_STRING
 BLOB = bytes(range(256)) * 40  # 10 KiB
 UNIT_TYPE = 0x0001
@@ -96,24 +78,16 @@ def objects() -> list:
     ]
 
 
-class CoeSlave:
+class CoeSlave(SimulatedMailboxSlave):
     """One simulated CoE slave on an in-process link, configured to PRE-OP."""
 
     def __init__(self, size: int = SIZE, *, policy: Optional[MailboxPolicy] = None, bus_timeout: float = 0.05) -> None:
-        self.layout = MailboxLayout.standard(RECEIVE, size, SEND, size)
-        self.size = size
-        self.esc = Esc(features=EscFeature(0), sync_manager_layout=SyncManagerLayout(mailbox=self.layout))
-        self.mailbox = SlaveMailbox(self.esc, self.layout)
+        # the engine recovers lost frames itself: its bus never re-sends (docs/mailbox.md)
+        super().__init__(size, bus_timeout=bus_timeout, bus_retries=0)
         self.od = ObjectDictionary(lambda: self.esc.al_state, objects())
         self.coe = CoeServer(self.od, mailbox_size=size, emergency_queue=64)
         self.mailbox.register(MailboxType.COE, self.coe.handle)
         self.esc.add_frame_end_hook(self._post_emergencies)
-        self.chain = SlaveChain([self.esc])
-        master_end, sim_end = InProcessLink.pair()
-        self.server = ChainServer(self.chain, sim_end, poll_interval=0.005)
-        # the engine recovers lost frames itself; a bus that re-sends a lost mailbox read could
-        # empty the mailbox a second time (docs/mailbox.md, "Sharing the bus")
-        self.bus = Bus(master_end, timeout=bus_timeout, retries=0)
         self.policy = policy or fast()
 
     def _post_emergencies(self) -> None:
@@ -121,25 +95,11 @@ class CoeSlave:
             self.mailbox.send(MailboxType.COE, payload)
 
     def __enter__(self) -> "CoeSlave":
-        self.server.start()
-        config = Bus(self.bus.link, timeout=0.1, retries=3)  # set-up frames, before the engine runs
-        config.write(Command.APWR, position_address(0, Register.CONFIGURED_STATION_ADDRESS), U16.pack(STATION),
-                       expected_wkc=1)
-        for sm in (self.layout.receive, self.layout.send):
-            control = SmControl(SmMode.MAILBOX, sm.direction, pdi_interrupt=True)
-            channel = SyncManagerChannel(sm.physical_start, sm.length, control, activate=SmActivate.ENABLE)
-            config.write(Command.FPWR, station_address(STATION, sync_manager_address(sm.index)), channel.encode(),
-                         expected_wkc=1)
-        config.write(Command.FPWR, station_address(STATION, Register.AL_CONTROL), U16.pack(ALState.PREOP),
-                     expected_wkc=1)
-        assert self.esc.al_state is ALState.PREOP
+        super().__enter__()
         slave = MailboxSlave(STATION, RECEIVE, self.size, SEND, self.size, name="coe")
         self.engine = MailboxEngine(self.bus, slave, policy=self.policy)
         self.client = CoEClient(self.engine)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.stop()
 
 
 def fast(mode: StatusMode = StatusMode.HYBRID) -> MailboxPolicy:

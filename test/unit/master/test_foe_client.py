@@ -10,73 +10,39 @@ from typing import Sequence
 import pytest
 
 from ethercat_master.errors import FoEError, FrameTimeout
-from ethercat_master.master.bus import Bus
 from ethercat_master.master.foe import FoEClient
 from ethercat_master.master.mailbox import BackoffPolicy, MailboxEngine, MailboxPolicy, MailboxSlave
-from ethercat_master.protocol.al_status import ALState
-from ethercat_master.protocol.datagram import Command, position_address, station_address
+from ethercat_master.protocol.datagram import Command
 from ethercat_master.protocol.foe import FoEAck, FoEData, decode_foe
 from ethercat_master.protocol.frame import Frame
 from ethercat_master.protocol.mailbox import MailboxHeader, MailboxMessage, MailboxType
-from ethercat_master.protocol.registers import (
-    EscFeature,
-    Register,
-    SmActivate,
-    SmControl,
-    SmMode,
-    SyncManagerChannel,
-    sync_manager_address,
-)
-from ethercat_master.sim import ChainServer, Esc, SlaveChain
+from ethercat_master.sim import SlaveChain
 from ethercat_master.sim.chain import Delivery
 from ethercat_master.sim.foe_server import FoEFile, FoEServer
-from ethercat_master.sim.mailbox import SlaveMailbox
-from ethercat_master.sim.sync_manager import MailboxLayout, SyncManagerLayout
-from ethercat_master.transport import InProcessLink
+from harness.mailbox_slave import RECEIVE, SEND, STATION, SimulatedMailboxSlave
 
-STATION = 0x1001
 SIZE = 1024
-RECEIVE, SEND = 0x1000, 0x1400
 PACKET = SIZE - 12  # mailbox header and FoE header
 U16 = struct.Struct("<H")
 MIB = bytes((n * 7 + n // 256) & 0xFF for n in range(1 << 20))
 
 
-class FoESlave:
+class FoESlave(SimulatedMailboxSlave):
     """One simulated FoE slave on an in-process link, configured to PRE-OP."""
 
     def __init__(self, **server) -> None:
-        self.layout = MailboxLayout.standard(RECEIVE, SIZE, SEND, SIZE)
-        self.esc = Esc(features=EscFeature(0), sync_manager_layout=SyncManagerLayout(mailbox=self.layout))
-        self.mailbox = SlaveMailbox(self.esc, self.layout)
+        super().__init__(SIZE, bus_timeout=0.05, bus_retries=0)
         self.foe = FoEServer(SIZE - 6, **server)
         self.mailbox.register(MailboxType.FOE, self.foe.handle)
-        self.chain = SlaveChain([self.esc])
-        master_end, sim_end = InProcessLink.pair()
-        self.server = ChainServer(self.chain, sim_end, poll_interval=0.005)
-        self.bus = Bus(master_end, timeout=0.05, retries=0)
 
     def __enter__(self) -> "FoESlave":
-        self.server.start()
-        config = Bus(self.bus.link, timeout=0.1, retries=3)  # set-up frames, before the engine runs
-        config.write(Command.APWR, position_address(0, Register.CONFIGURED_STATION_ADDRESS), U16.pack(STATION),
-                       expected_wkc=1)
-        for sm in (self.layout.receive, self.layout.send):
-            control = SmControl(SmMode.MAILBOX, sm.direction, pdi_interrupt=True)
-            channel = SyncManagerChannel(sm.physical_start, sm.length, control, activate=SmActivate.ENABLE)
-            config.write(Command.FPWR, station_address(STATION, sync_manager_address(sm.index)), channel.encode(),
-                         expected_wkc=1)
-        config.write(Command.FPWR, station_address(STATION, Register.AL_CONTROL), U16.pack(ALState.PREOP),
-                     expected_wkc=1)
+        super().__enter__()
         backoff = BackoffPolicy(attempts=3, initial_delay=0.0001, max_delay=0.002, deadline=2.0)
         policy = MailboxPolicy(backoff=backoff, reply_timeout=0.05)
         self.engine = MailboxEngine(self.bus, MailboxSlave(STATION, RECEIVE, SIZE, SEND, SIZE, name="foe"),
                                     policy=policy)
         self.client = FoEClient(self.engine)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.stop()
 
 
 def alter_once(slave: FoESlave, kind: type, change) -> None:

@@ -9,7 +9,6 @@ duplicated, altered, held back) and from wires that lose reply frames.
 from __future__ import annotations
 
 import json
-import struct
 import threading
 import time
 from typing import Callable, Sequence
@@ -36,28 +35,18 @@ from ethercat_master.master.mailbox import (
 )
 from ethercat_master.protocol.al_status import ALState
 from ethercat_master.protocol.coe import Emergency, ErrorRegister
-from ethercat_master.protocol.datagram import Command, position_address, station_address
+from ethercat_master.protocol.datagram import Command
 from ethercat_master.protocol.frame import Frame
 from ethercat_master.protocol.mailbox import MailboxHeader, MailboxMessage, MailboxType
 from ethercat_master.protocol.registers import (
-    EscFeature,
-    Register,
-    SmActivate,
-    SmControl,
-    SmMode,
-    SyncManagerChannel,
     sync_manager_address,
 )
-from ethercat_master.sim import ChainServer, Esc, SlaveChain
+from ethercat_master.sim import SlaveChain
 from ethercat_master.sim.chain import Delivery
-from ethercat_master.sim.mailbox import SlaveMailbox
-from ethercat_master.sim.sync_manager import MailboxLayout, SyncManagerLayout
 from ethercat_master.transport import InProcessLink
+from harness.mailbox_slave import RECEIVE, SEND, STATION, SimulatedMailboxSlave
 
-STATION = 0x1001
 SIZE = 128
-RECEIVE, SEND = 0x1000, 0x1400
-U16 = struct.Struct("<H")
 MODES = list(StatusMode)
 
 
@@ -68,39 +57,11 @@ def fast(mode: StatusMode = StatusMode.HYBRID, *, attempts: int = 3, deadline: f
     return MailboxPolicy(status_mode=mode, backoff=backoff, reply_timeout=reply_timeout, **kwargs)
 
 
-class Slave:
+class Slave(SimulatedMailboxSlave):
     """One simulated mailbox slave on an in-process link, configured to PRE-OP."""
 
     def __init__(self, size: int = SIZE, *, bus_timeout: float = 0.01, bus_retries: int = 2) -> None:
-        self.layout = MailboxLayout.standard(RECEIVE, size, SEND, size)
-        self.size = size
-        self.esc = Esc(features=EscFeature(0), sync_manager_layout=SyncManagerLayout(mailbox=self.layout))
-        self.mailbox = SlaveMailbox(self.esc, self.layout)
-        self.chain = SlaveChain([self.esc])
-        master_end, sim_end = InProcessLink.pair()
-        self.server = ChainServer(self.chain, sim_end, poll_interval=0.005)
-        self.config = Bus(master_end, timeout=0.1, retries=3)  # set-up frames, before the engine runs
-        self.bus = Bus(master_end, timeout=bus_timeout, retries=bus_retries)
-
-    def __enter__(self) -> "Slave":
-        self.server.start()
-        bus = self.config
-        bus.write(Command.APWR, position_address(0, Register.CONFIGURED_STATION_ADDRESS), U16.pack(STATION),
-                  expected_wkc=1)
-        for sm in (self.layout.receive, self.layout.send):
-            control = SmControl(SmMode.MAILBOX, sm.direction, pdi_interrupt=True)
-            channel = SyncManagerChannel(sm.physical_start, sm.length, control, activate=SmActivate.ENABLE)
-            bus.write(Command.FPWR, station_address(STATION, sync_manager_address(sm.index)), channel.encode(),
-                      expected_wkc=1)
-        self.state(ALState.PREOP)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.stop()
-
-    def state(self, state: ALState) -> None:
-        self.config.write(Command.FPWR, station_address(STATION, Register.AL_CONTROL), U16.pack(state), expected_wkc=1)
-        assert self.esc.al_state is state
+        super().__init__(size, bus_timeout=bus_timeout, bus_retries=bus_retries)
 
     def engine(self, policy: MailboxPolicy, **kwargs) -> MailboxEngine:
         slave = MailboxSlave(STATION, RECEIVE, self.size, SEND, self.size, name="sim")
