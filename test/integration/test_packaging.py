@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -73,16 +74,23 @@ def test_generated_message_crosses_a_real_ros_graph(ros_env):
     """)
     env = ros_env.env()
     assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
-    lp = subprocess.Popen([sys.executable, "-c", listener], env=env, stdout=subprocess.PIPE, text=True)
-    tp = subprocess.Popen([sys.executable, "-c", talker], env=env)
+    lp = subprocess.Popen([sys.executable, "-c", listener], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    tp = subprocess.Popen([sys.executable, "-c", talker], env=env, stderr=subprocess.DEVNULL)
     try:
         assert lp.stdout.readline().strip() == "ready"
-        out, _ = lp.communicate(timeout=30)
-        assert out.strip() == "3 0x8611 [1, 2, 3, 4, 5] following error"
+        out, err = lp.communicate(timeout=30)
+        assert out.strip() == "3 0x8611 [1, 2, 3, 4, 5] following error", (
+            f"listener exited with {lp.returncode}: {err[-2000:]}")
     finally:
-        for p in (tp, lp):
-            p.kill()
-            p.wait()
+        for p in (tp, lp):  # SIGINT first: DDS then removes its shared-memory segments
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
 
 @pytest.mark.slow
