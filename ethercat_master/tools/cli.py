@@ -325,7 +325,7 @@ def _slave_dict(slave: SlaveInfo, verbose: bool) -> dict[str, Any]:
 
 def _slave_lines(entries: Sequence[dict[str, Any]], verbose: bool) -> Iterator[str]:
     for e in entries:
-        yield (f"{e['position']:>3}  0x{e['station_address']:04X}  alias {e['alias']:<5}  {e['state']:<6}  "
+        yield (f"{e['position']:>3}  0x{e['station_address']:04X}  alias 0x{e['alias']:04X}  {e['state']:<6}  "
                f"{e['name']}  (vendor 0x{e['vendor_id']:08X} product 0x{e['product_code']:08X} "
                f"revision 0x{e['revision']:08X} serial {e['serial']})")
         if not verbose:
@@ -415,7 +415,7 @@ def _sii_dict(position: int, data: bytes) -> dict[str, Any]:
 def _sii_lines(d: dict[str, Any]) -> Iterator[str]:
     identity, mailbox = d["identity"], d["mailbox"]
     yield (f"SII of position {d['position']}: {d['size']} bytes (EEPROM {d['eeprom_bytes']} bytes), checksum "
-           f"{'ok' if d['checksum_ok'] else 'WRONG'}, alias {d['alias']}")
+           f"{'ok' if d['checksum_ok'] else 'WRONG'}, alias 0x{d['alias']:04X}")
     yield (f"identity: vendor 0x{identity['vendor_id']:08X} product 0x{identity['product_code']:08X} "
            f"revision 0x{identity['revision']:08X} serial {identity['serial']}")
     for name in ("standard_out", "standard_in", "bootstrap_out", "bootstrap_in"):
