@@ -22,6 +22,7 @@ datagram, the register, the ETG code and its text.
     ├── SdoAbort                  a CoE SDO transfer was aborted, with the ETG abort code
     ├── FoEError                  an FoE transfer was refused, with the ETG FoE error code
     └── ConfigError               a configuration file is invalid (file, line, field, expectation)
+        └── BusMismatchError      the bus differs from the configuration (position, expected, found)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "SdoAbort",
     "FoEError",
     "ConfigError",
+    "BusMismatchError",
 ]
 
 
@@ -264,3 +266,23 @@ class ConfigError(EtherCATError):
         self.expected = expected
         where = f"{file}:{line}" if line is not None else file
         super().__init__(f"{where}: {field}: expected {expected}")
+
+
+class BusMismatchError(ConfigError):
+    """The slaves on the bus are not those the network configuration describes.
+
+    :ivar mismatches: every difference, ordered by position; each has ``kind``, ``slave`` (the
+        configured name), ``position``, ``alias``, ``expected`` and ``found``
+        (:class:`ethercat_master.config.network.BusMismatch`).
+    """
+
+    def __init__(self, file: str, mismatches: Sequence[object]):
+        self.mismatches = tuple(mismatches)
+        self.file = file
+        self.line = None
+        self.field = "slaves"
+        self.expected = "the slaves the configuration describes"
+        lines = "\n".join(f"  {item}" for item in self.mismatches)
+        count = len(self.mismatches)
+        EtherCATError.__init__(self, f"{file}: the bus does not match the configuration "
+                                     f"({count} difference{'s' if count != 1 else ''}):\n{lines}")

@@ -51,6 +51,7 @@ __all__ = [
     "BusStateError",
     "transition_timeout",
     "read_states",
+    "poll_states",
     "broadcast_state",
     "request_state",
     "request_states",
@@ -104,6 +105,14 @@ def read_states(bus: Bus, slaves: Sequence[SlaveAddress]) -> list[AlStatusBlock]
     """
     requests = [_status_request(slave) for slave in slaves]
     return [AlStatusBlock.decode(reply.data) for reply in _exchange(bus, slaves, requests, "AL status")]
+
+
+def poll_states(bus: Bus, slaves: Sequence[SlaveAddress]) -> list[Optional[AlStatusBlock]]:
+    """AL status and code of every slave in one exchange, None for a slave that did not
+    answer (lost, powered off, or lost its station address): for supervision, where a missing
+    slave is news rather than an error."""
+    replies = bus.exchange([_status_request(slave) for slave in slaves])
+    return [AlStatusBlock.decode(reply.data) if reply.wkc == 1 else None for reply in replies]
 
 
 def broadcast_state(bus: Bus, state: ALState, *, acknowledge: bool = False) -> int:

@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Optional, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Callable, Optional, Union
 
+from ..config.esi import Transition
+from ..config.network import NetworkConfig, SlaveConfig
 from ..errors import ALStatusError, MailboxError, ProtocolError, WorkingCounterError
 from ..protocol.al_status import ALState
 from ..protocol.datagram import Command, position_address, station_address
@@ -57,15 +59,19 @@ from ..protocol.registers import (
 )
 from ..protocol.sii import SiiImage, SyncManagerType
 from ..transport import Link, open_link
-from .al import read_states, request_states
+from .al import poll_states, read_states, request_states
 from .bus import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Bus, Request
 from .coe import CoEClient
+from .cyclic import CycleThread, CyclicExchange, MailboxPoller, RealtimeOptions, RealtimeReport
 from .diagnostics import MailboxDiagnostics
 from .foe import FoEClient
 from .mailbox import MailboxEngine, MailboxPolicy, MailboxSlave
+from .pdo_mapping import ProcessDataLayout, SyncManagerConfig, configure_process_data
+from .process_image import ProcessImage
 from .scan import DEFAULT_FIRST_STATION_ADDRESS, BusScan, scan
 from .sii_reader import SiiTarget, SiiTiming, read_sii_images, write_sii_words
 from .slave_info import MailboxArea, SlaveInfo
+from .startup import assign_slaves, mailbox_policy, sync_manager_configs, write_startup_sdos
 
 __all__ = ["DIAGNOSTICS_SCHEMA_VERSION", "DIAGNOSTICS_KIND", "Master"]
 
@@ -85,6 +91,10 @@ _DEFAULT_SEND_CONTROL = 0x22
 _UPWARD = (ALState.PREOP, ALState.SAFEOP, ALState.OP)
 _LEVEL: dict[int, int] = {ALState.INIT: 0, ALState.PREOP: 1, ALState.SAFEOP: 2, ALState.OP: 3}
 _WORD_SIZE = 2
+#: Cycles of zero outputs sent before a bus goes back to SAFE-OP (:meth:`Master.stop`).
+_SAFE_OUTPUT_CYCLES = 3
+#: Seconds :meth:`Master.stop` waits beyond those cycles for them to pass.
+_CYCLE_WAIT_MARGIN_S = 0.5
 
 
 class Master:
@@ -130,6 +140,22 @@ class Master:
         self._engines: dict[int, MailboxEngine] = {}
         self._coe: dict[int, CoEClient] = {}
         self._foe: dict[int, FoEClient] = {}
+        #: Mailbox policies of single slaves (by position), set by :meth:`configure`.
+        self.mailbox_policies: dict[int, MailboxPolicy] = {}
+        #: The network configuration of the last :meth:`configure`, None before.
+        self.network: Optional[NetworkConfig] = None
+        #: The configured slave of every bus position (:meth:`configure`).
+        self.assignment: dict[int, SlaveConfig] = {}
+        #: The process data layout and image (:meth:`configure_process_data` / :meth:`configure`).
+        self.layout: Optional[ProcessDataLayout] = None
+        self.image: Optional[ProcessImage] = None
+        #: The cyclic exchange and its thread while cycling (:meth:`start_cycle`).
+        self.exchange: Optional[CyclicExchange] = None
+        self.cycle: Optional[CycleThread] = None
+        #: Called after every exchange in the cycle thread (drives, publishers): cheap, no blocking.
+        self.cycle_hooks: list[Callable[[], None]] = []
+        self._engines_version = 0
+        self._poller: Optional[tuple[int, MailboxPoller]] = None
 
     # ------------------------------------------------------------------------ lifetime
     @property
@@ -138,7 +164,9 @@ class Master:
         return self.bus.link
 
     def close(self) -> None:
-        """Forget the mailbox engines and close the link if this master opened it."""
+        """Stop the cycle thread, forget the mailbox engines and close the link if this master
+        opened it (the slaves keep their state: request INIT first to stop them)."""
+        self.stop_cycle()
         self._drop_engines(list(self._engines))
         if self._owns_link:
             self.link.close()
@@ -367,14 +395,165 @@ class Master:
         for setup in setups:
             position = setup.slave.position
             self._drop_engines([position])
-            self._engines[position] = MailboxEngine(self.bus, setup.mailbox_slave(), policy=self.mailbox_policy,
+            policy = self.mailbox_policies.get(position, self.mailbox_policy)
+            self._engines_version += 1
+            self._engines[position] = MailboxEngine(self.bus, setup.mailbox_slave(), policy=policy,
                                                     diagnostics=self.mailbox_diagnostics)
 
     def _drop_engines(self, positions: Iterable[int]) -> None:
+        self._engines_version += 1
         for position in positions:
             self._engines.pop(position, None)
             self._coe.pop(position, None)
             self._foe.pop(position, None)
+
+    # ------------------------------------------------------------------ network start-up
+    def configure(self, network: NetworkConfig) -> ProcessDataLayout:
+        """Bring the bus to PRE-OP exactly as ``network`` describes it, ready for :meth:`start`
+        (:mod:`.startup`): scan, match the configured slaves (by position or alias), configure
+        the mailboxes with each slave's policy, run the "IP" and "PS" start-up SDOs, write the
+        configured PDO assignments and mappings, lay out the process image and write the
+        process data sync managers and FMMUs.
+
+        :returns: the process data layout (also :attr:`layout`; the image is :attr:`image`).
+        :raises BusMismatchError: the bus differs from the configuration (every difference is
+            listed with position, expected and found).
+        :raises SdoAbort: a start-up SDO or PDO configuration write was refused (its note names
+            the slave and the configuration entry).
+        :raises ALStatusError: a slave refused PRE-OP.
+        """
+        self.stop_cycle()
+        self.network = None
+        self.layout = self.image = None
+        slaves = self.scan()
+        self.assignment = assign_slaves(network, slaves)
+        self.mailbox_policies = {position: mailbox_policy(network.mailbox_for(config))
+                                 for position, config in self.assignment.items()}
+        self.request_state(ALState.PREOP)
+        configs: dict[int, list[SyncManagerConfig]] = {}
+        for position, config in self.assignment.items():
+            slave = slaves[position]
+            if slave.has_coe:
+                coe = self.coe(position)
+                for transition in (Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP):
+                    write_startup_sdos(coe, slave, config, transition, network.file)
+            sm_configs = sync_manager_configs(slave, config)
+            if sm_configs:
+                configs[position] = sm_configs
+        self.configure_process_data(configs)
+        self.network = network
+        return self.layout  # type: ignore[return-value]
+
+    def configure_process_data(self, configs: Optional[Mapping[int, Sequence[SyncManagerConfig]]] = None
+                               ) -> ProcessDataLayout:
+        """Derive every slave's PDO mapping (``configs`` by position written first, else CoE,
+        else SII), lay out the process data and write the sync managers and FMMUs; the slaves
+        must be in PRE-OP. Sets :attr:`layout` and a new :attr:`image`."""
+        slaves = list(self.slaves)
+        clients = {slave.position: self.coe(slave.position) for slave in slaves
+                   if slave.has_coe and slave.position in self._engines}
+        self.layout = configure_process_data(self.bus, slaves, clients, configs)
+        self.image = ProcessImage(self.layout)
+        return self.layout
+
+    # ---------------------------------------------------------------------- operation
+    def start(self, period: Optional[float] = None, *, realtime: RealtimeOptions = RealtimeOptions(),
+              target: ALState = ALState.OP, timeout: Optional[float] = None) -> RealtimeReport:
+        """Take the configured bus to ``target`` (OP, or SAFE-OP) with process data cycling:
+        PRE-OP -> SAFE-OP, the cycle thread starts (every ``period`` seconds, default the
+        network's cycle period), the "SO" start-up SDOs run, SAFE-OP -> OP.
+
+        Returns the cycle thread's real-time report (what it could and could not apply).
+
+        :raises RuntimeError: :meth:`configure` (or :meth:`configure_process_data`) was not called.
+        :raises ALStatusError: a slave refused a state (the cycle keeps running: call
+            :meth:`stop` or :meth:`shutdown`).
+        """
+        if self.layout is None or self.image is None:
+            raise RuntimeError("the process data is not configured: call Master.configure(network) first")
+        if target not in (ALState.SAFEOP, ALState.OP):
+            raise ValueError(f"start() goes to SAFEOP or OP, not {ALState(target).name}")
+        self.request_state(ALState.SAFEOP, timeout=timeout)
+        report = self.start_cycle(period, realtime=realtime)
+        if target is ALState.OP:
+            if self.network is not None:
+                for position, config in self.assignment.items():
+                    if self.slave(position).has_coe:
+                        write_startup_sdos(self.coe(position), self.slave(position), config,
+                                           Transition.SAFEOP_TO_OP, self.network.file)
+            self.request_state(ALState.OP, timeout=timeout)
+        return report
+
+    def start_cycle(self, period: Optional[float] = None, *,
+                    realtime: RealtimeOptions = RealtimeOptions()) -> RealtimeReport:
+        """Start the cycle thread (no state change); its report when it already runs."""
+        if self.cycle is not None and self.cycle.running:
+            assert self.cycle.report is not None
+            return self.cycle.report
+        if self.layout is None or self.image is None:
+            raise RuntimeError("the process data is not configured: call Master.configure(network) first")
+        if period is None:
+            if self.network is None:
+                raise ValueError("no cycle period: pass period= or configure from a network description")
+            period = self.network.cycle_period
+        if self.exchange is None or self.exchange.layout is not self.layout:
+            self.exchange = CyclicExchange(self.bus, self.layout, self.image)
+        self.cycle = CycleThread(self.exchange, period, on_cycle=self._on_cycle, idle_work=self._idle_work,
+                                 realtime=realtime)
+        return self.cycle.start()
+
+    def stop(self, *, timeout: Optional[float] = None) -> None:
+        """Take the bus back to SAFE-OP with safe outputs: every output is set to zero and sent
+        for a few cycles before SAFE-OP is requested, so no slave keeps a stale command. The cycle
+        keeps running (inputs stay valid); :meth:`shutdown` stops it."""
+        if self.image is not None:
+            with self.image.lock:
+                self.image.outputs_buffer[:] = 0
+            self._wait_cycles(_SAFE_OUTPUT_CYCLES)
+        if self._scan is not None:
+            slaves = list(self.slaves)
+            operational = [s for s, block in zip(slaves, poll_states(self.bus, slaves))
+                           if block is not None and block.status.state is ALState.OP]
+            if operational:
+                request_states(self.bus, operational, ALState.SAFEOP, timeout=timeout)
+
+    def shutdown(self) -> None:
+        """Stop the cycle thread and take every slave to INIT (best effort: slaves that do not
+        answer are left as they are)."""
+        try:
+            if self.exchange is not None and self.cycle is not None and self.cycle.running:
+                self.stop()
+        finally:
+            self.stop_cycle()
+        if self._scan is not None:
+            try:
+                self.request_state(ALState.INIT)
+            except (ALStatusError, WorkingCounterError):
+                pass
+
+    def stop_cycle(self) -> None:
+        """Stop the cycle thread (no state change; slaves in OP will see their watchdog expire)."""
+        cycle, self.cycle = self.cycle, None
+        if cycle is not None:
+            cycle.stop()
+
+    def _wait_cycles(self, count: int) -> None:
+        if self.exchange is None or self.cycle is None or not self.cycle.running:
+            return
+        start = self.exchange.counters.cycles
+        deadline = time.monotonic() + count * self.cycle.period + _CYCLE_WAIT_MARGIN_S
+        while self.exchange.counters.cycles - start < count and time.monotonic() < deadline:
+            time.sleep(self.cycle.period)
+
+    def _on_cycle(self) -> None:
+        for hook in self.cycle_hooks:
+            hook()
+
+    def _idle_work(self, remaining: float) -> None:
+        poller = self._poller
+        if poller is None or poller[0] != self._engines_version:
+            poller = self._poller = (self._engines_version, MailboxPoller(list(self._engines.values())))
+        poller[1](remaining)
 
     # ------------------------------------------------------------------------------ SII
     def read_sii(self, position: int) -> bytes:
