@@ -66,10 +66,16 @@ from .cyclic import CycleThread, CyclicExchange, MailboxPoller, RealtimeOptions,
 from .diagnostics import MailboxDiagnostics
 from .foe import FoEClient
 from .mailbox import MailboxEngine, MailboxPolicy, MailboxSlave
-from .pdo_mapping import ProcessDataLayout, SyncManagerConfig, configure_process_data
+from .pdo_mapping import (
+    ProcessDataLayout,
+    SyncManagerConfig,
+    configure_process_data,
+    write_pdo_configuration,
+    write_process_data_registers,
+)
 from .process_image import ProcessImage
 from .scan import DEFAULT_FIRST_STATION_ADDRESS, BusScan, scan
-from .sii_reader import SiiTarget, SiiTiming, read_sii_images, write_sii_words
+from .sii_reader import SiiTarget, SiiTiming, read_sii_images, read_sii_words, write_sii_words
 from .slave_info import MailboxArea, SlaveInfo
 from .startup import assign_slaves, mailbox_policy, sync_manager_configs, write_startup_sdos
 
@@ -91,6 +97,9 @@ _DEFAULT_SEND_CONTROL = 0x22
 _UPWARD = (ALState.PREOP, ALState.SAFEOP, ALState.OP)
 _LEVEL: dict[int, int] = {ALState.INIT: 0, ALState.PREOP: 1, ALState.SAFEOP: 2, ALState.OP: 3}
 _WORD_SIZE = 2
+#: SII words of the vendor ID and product code (ETG.1000.6 Table 16: words 0x0008-0x000B).
+_SII_VENDOR_WORD = 0x0008
+_SII_IDENTITY_WORDS = 4
 #: Cycles of zero outputs sent before a bus goes back to SAFE-OP (:meth:`Master.stop`).
 _SAFE_OUTPUT_CYCLES = 3
 #: Seconds :meth:`Master.stop` waits beyond those cycles for them to pass.
@@ -536,6 +545,52 @@ class Master:
         cycle, self.cycle = self.cycle, None
         if cycle is not None:
             cycle.stop()
+
+    def reconfigure_slave(self, position: int, *, target: ALState = ALState.OP,
+                          timeout: Optional[float] = None) -> None:
+        """Configure one slave again from INIT while the others run (recovery after a power
+        cycle or an error): INIT (error acknowledged), PRE-OP with its mailbox, its "IP" and
+        "PS" start-up SDOs and configured PDO mapping, its process data sync managers and FMMUs
+        as the layout has them, SAFE-OP, its "SO" start-up SDOs, and ``target`` (OP, needs the
+        cycle running).
+
+        :raises ALStatusError: it refused a state. :raises SdoAbort: a start-up write failed.
+        """
+        slave = self.slave(position)
+        config = self.assignment.get(position)
+        file = self.network.file if self.network is not None else "<network>"
+        self.request_state(ALState.INIT, position, timeout=timeout)
+        self.request_state(ALState.PREOP, position, timeout=timeout)
+        if config is not None and slave.has_coe:
+            coe = self.coe(position)
+            for transition in (Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP):
+                write_startup_sdos(coe, slave, config, transition, file)
+            sm_configs = sync_manager_configs(slave, config)
+            if sm_configs:
+                write_pdo_configuration(slave, coe, sm_configs)
+        if target is ALState.PREOP:
+            return
+        if self.layout is not None:
+            own = [s for s in self.layout.slaves if s.position == position]
+            write_process_data_registers(self.bus, dataclasses.replace(self.layout, slaves=tuple(own)))
+        self.request_state(ALState.SAFEOP, position, timeout=timeout)
+        if target is ALState.OP:
+            if config is not None and slave.has_coe:
+                write_startup_sdos(self.coe(position), slave, config, Transition.SAFEOP_TO_OP, file)
+            self.request_state(ALState.OP, position, timeout=timeout)
+
+    def identity_mismatch(self, position: int) -> Optional[str]:
+        """None when the slave at ``position`` has (in its EEPROM) the vendor and product code
+        the scan found there; else what differs. It must answer at its station address."""
+        slave = self.slave(position)
+        words = read_sii_words(self.bus, SiiTarget(slave.station_address, slave.describe()),
+                               _SII_VENDOR_WORD, _SII_IDENTITY_WORDS, timing=self.sii_timing)
+        vendor = int.from_bytes(words[:4], "little")
+        product = int.from_bytes(words[4:8], "little")
+        if (vendor, product) == (slave.vendor_id, slave.product_code):
+            return None
+        return (f"vendor 0x{vendor:08X} product 0x{product:08X} where vendor 0x{slave.vendor_id:08X} product "
+                f"0x{slave.product_code:08X} was")
 
     def _wait_cycles(self, count: int) -> None:
         if self.exchange is None or self.cycle is None or not self.cycle.running:
