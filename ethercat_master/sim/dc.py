@@ -638,6 +638,21 @@ class DcUnit:
         # the register keeps the latched value for reads: written back before the next access
         self._view_pending = True
 
+    @staticmethod
+    def _system_times_written(units: Sequence[DcUnit], received: int) -> None:
+        """:meth:`_system_time_written` at each of ``units`` for an ECAT write of 4 to 8 bytes
+        at 0x0910 whose lower 32 bits are ``received``: the chain's batched FRMW of the system
+        time calls this once for all the slaves that took the same value."""
+        for unit in units:
+            context = unit._context
+            if unit._frame != context.frame:  # unit._sync(), inline
+                unit._frame = context.frame
+                if unit._arrival is not None:
+                    unit._arrive(context.start_ns + unit._arrival)
+            unit._received = received
+            # the register keeps the latched value for reads: written back before the next access
+            unit._view_pending = True
+
     def _speed_counter_start_written(self, address: int, length: int) -> None:
         self._sync()
         self._loop.reset()
