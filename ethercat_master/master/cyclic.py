@@ -31,9 +31,13 @@ DC slot
     ``ecx_main_send_processdata`` order): the reference reads its time into it and every slave
     after it writes that time into its own register. Its reply value is
     :attr:`CyclicExchange.dc_system_time`; its working counter (:attr:`CyclicExchange.dc_wkc`)
-    is not checked (it counts the slaves with DC). No DC control happens here.
-    :func:`~ethercat_master.master.pdo_mapping.plan_process_data` keeps the room for it in the
-    first frame.
+    is not checked (it counts the slaves with DC). With ``dc_master_time`` as well (DC mode
+    "bus follows master"), an FPWR of the master's time to the reference's 0x0910 goes before
+    the FRMW (IgH's order: sync the reference, then the slaves); its value is taken from
+    ``dc_master_time()`` just before the frame is sent. The control itself lives in
+    :class:`~ethercat_master.master.dc.DcController`.
+    :func:`~ethercat_master.master.pdo_mapping.plan_process_data` keeps the room for the FRMW
+    in the first frame (the FPWR needs 20 octets more).
 
 The cycle thread (:class:`CycleThread`)
     Deadlines are absolute: cycle ``n`` is due at ``start + n * period`` (never
@@ -46,21 +50,30 @@ The cycle thread (:class:`CycleThread`)
     deadline passed, the ones before are skipped (counted), so the thread keeps its phase.
     Real-time settings are applied in the thread itself and reported
     (:class:`RealtimeReport`): timer slack 1 ns
-    (``prctl(PR_SET_TIMERSLACK)``), optionally SCHED_FIFO, CPU affinity, ``mlockall`` and a
-    shorter GIL switch interval; whatever is not permitted is reported, never fatal.
+    (``prctl(PR_SET_TIMERSLACK)``), optionally SCHED_FIFO, CPU affinity, ``mlockall``, a
+    shorter GIL switch interval and the NIC's receive interrupt coalescing; whatever is not
+    permitted is reported, never fatal; the report also notes whether the kernel is
+    PREEMPT_RT and whether the chosen CPUs are isolated (``docs/realtime.md``).
+    With a ``clock_sync`` (a :class:`~ethercat_master.master.dc.DcController`), after each
+    exchange the thread calls ``clock_sync.after_exchange(sent_ns, reference_time)`` and
+    shifts all later deadlines by the nanoseconds it returns (DC "master follows bus": the
+    cycle follows the reference clock); :attr:`CycleThread.phase_offset_ns` is the sum.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import logging
 import os
+import socket
+import struct
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 import numpy as np
 
@@ -87,6 +100,11 @@ __all__ = [
     "apply_realtime",
     "CycleThread",
     "MailboxPoller",
+    "ClockSync",
+    "combine_idle",
+    "kernel_realtime",
+    "isolated_cpus",
+    "set_rx_coalescing",
 ]
 
 _log = logging.getLogger(__name__)
@@ -99,6 +117,7 @@ DEFAULT_TIMEOUT = 0.01
 #: The cycle thread spins for the last 100 us before a deadline (runtime-facts.md).
 DEFAULT_SPIN = 100e-6
 _SYSTEM_TIME_SIZE = Register.DC_SYSTEM_TIME.size
+_U64_MASK = (1 << 64) - 1
 #: prctl option and mlockall flags (linux/prctl.h, sys/mman.h).
 _PR_SET_TIMERSLACK = 29
 _MCL_CURRENT = 1
@@ -263,16 +282,19 @@ class CycleCounters:
 class _CyclicFrame:
     """One preallocated cyclic frame and what the exchange copies in and out of it."""
 
-    __slots__ = ("payload", "lrw", "dc", "index_at", "out_view", "out_lo", "out_hi", "in_lo", "in_hi",
+    __slots__ = ("payload", "lrw", "dc", "dc_write", "index_at", "out_view", "out_lo", "out_hi", "in_lo", "in_hi",
                  "in_at", "in_end", "expected_wkc", "last_wkc", "reply", "description")
 
-    def __init__(self, layout: Optional[FrameLayout], dc_reference: Optional[int], description: str):
+    def __init__(self, layout: Optional[FrameLayout], dc_reference: Optional[int], description: str,
+                 dc_write: bool = False):
         builder = FrameBuilder()
         self.lrw = None if layout is None else builder.add(Command.LRW, layout.logical_start, layout.length)
+        self.dc_write = None if dc_reference is None or not dc_write else builder.add(
+            Command.FPWR, station_address(dc_reference, Register.DC_SYSTEM_TIME), _SYSTEM_TIME_SIZE)
         self.dc = None if dc_reference is None else builder.add(
             Command.FRMW, station_address(dc_reference, Register.DC_SYSTEM_TIME), _SYSTEM_TIME_SIZE)
         self.payload = builder.payload()
-        first = self.lrw if self.lrw is not None else self.dc
+        first = self.lrw if self.lrw is not None else (self.dc_write or self.dc)
         assert first is not None
         self.index_at = first.offset + 1
         outputs = 0 if layout is None else layout.output_bytes
@@ -292,14 +314,14 @@ class _CyclicFrame:
 
     def set_index(self, index: int) -> None:
         """Give the frame's datagrams ``index`` and clear their working counters."""
-        for slot in (self.lrw, self.dc):
+        for slot in (self.lrw, self.dc_write, self.dc):
             if slot is not None:
                 slot.index = index
                 slot.wkc = 0
 
     def matches(self, reply: bytes) -> Optional[int]:
         """The working counter of the first datagram if ``reply`` answers this frame."""
-        first = self.lrw if self.lrw is not None else self.dc
+        first = self.lrw if self.lrw is not None else (self.dc_write or self.dc)
         assert first is not None
         if len(reply) <= self.index_at or reply[self.index_at] != first.index:
             return None
@@ -321,14 +343,20 @@ class CyclicExchange:
         (default: the bus's timeout, or :data:`DEFAULT_TIMEOUT`).
     :param dc_reference: station address of the DC reference clock: adds the FRMW of its
         system time to the first frame.
+    :param dc_master_time: with ``dc_reference``, a callable giving the master's time (ns on
+        the DC time base): adds an FPWR of it to the reference's 0x0910 before the FRMW
+        (DC mode "bus follows master").
 
     Attributes: :attr:`image`, :attr:`counters`, :attr:`working_counters` (the LRW working
     counter of each frame in the last exchange, None for a lost frame), :attr:`dc_system_time`
-    and :attr:`dc_wkc` (None until a reply carried them).
+    and :attr:`dc_wkc` (None until a reply carried them), :attr:`dc_fresh` (the last exchange
+    brought the DC reply), :attr:`sent_ns` (:func:`time.monotonic_ns` just before the last
+    exchange's first frame was sent).
     """
 
     def __init__(self, bus: Union[Bus, Link], layout: ProcessDataLayout, image: Optional[ProcessImage] = None, *,
-                 timeout: Optional[float] = None, dc_reference: Optional[int] = None):
+                 timeout: Optional[float] = None, dc_reference: Optional[int] = None,
+                 dc_master_time: Optional[Callable[[], int]] = None):
         if isinstance(bus, Bus):
             self.link = bus.link
             self._frame_lock = bus.lock  # the bus's send-to-reply lock: frames never interleave
@@ -348,17 +376,21 @@ class CyclicExchange:
         self._frames = [
             _CyclicFrame(frame, dc_reference if frame.index == 0 else None,
                          f"LRW 0x{frame.logical_start:08X} len {frame.length} of cyclic frame {frame.index} "
-                         f"(slaves {', '.join(names[p] for p in frame.positions)})")
+                         f"(slaves {', '.join(names[p] for p in frame.positions)})", dc_master_time is not None)
             for frame in layout.frames
         ]
         if not self._frames:
             if dc_reference is None:
                 raise ValueError("the layout has no process data and no DC datagram was asked for")
-            self._frames.append(_CyclicFrame(None, dc_reference, f"DC FRMW to 0x{dc_reference:04X}"))
+            self._frames.append(_CyclicFrame(None, dc_reference, f"DC FRMW to 0x{dc_reference:04X}",
+                                             dc_master_time is not None))
         self.counters = CycleCounters()
         self.working_counters: list[Optional[int]] = [None] * len(self._frames)
         self.dc_system_time: Optional[int] = None
         self.dc_wkc: Optional[int] = None
+        self.dc_fresh = False
+        self.dc_master_time = dc_master_time
+        self.sent_ns = 0
         self._outputs = memoryview(self.image.outputs_buffer)
         self._inputs = memoryview(self.image.inputs_buffer)
         self._next_index = 0
@@ -398,7 +430,12 @@ class CyclicExchange:
                 deadline = start / _NS_PER_S + self.timeout
             self._waited = max(0.0, deadline - start / _NS_PER_S)
             link = self.link
+            self.dc_fresh = False
+            master_time = self.dc_master_time
+            self.sent_ns = time.monotonic_ns()
             for frame in frames:
+                if frame.dc_write is not None and master_time is not None:
+                    frame.dc_write.data[:] = (master_time() & _U64_MASK).to_bytes(_SYSTEM_TIME_SIZE, "little")
                 frame.set_index(self._next_index)
                 self._next_index = (self._next_index + 1) % _INDEX_MODULO
                 frame.reply = None
@@ -455,6 +492,7 @@ class CyclicExchange:
         except ProtocolError:
             return
         self.dc_system_time = int.from_bytes(slot.reply_data(reply), "little")
+        self.dc_fresh = True
 
     def raise_for_status(self) -> None:
         """Raise for the last exchange: :class:`FrameTimeout` for its first lost frame, else
@@ -481,6 +519,10 @@ class RealtimeOptions:
         without pause holds the GIL for up to that long while the cycle thread waits for it.
     :ivar spin: seconds before each deadline spent busy-waiting instead of sleeping (0: sleep
         only).
+    :ivar interface: the network interface of the EtherCAT link (for ``rx_coalesce_usecs``).
+    :ivar rx_coalesce_usecs: the NIC's receive interrupt coalescing in microseconds
+        (``ethtool -C IF rx-usecs N``; 0: an interrupt per frame, the lowest latency). Needs
+        CAP_NET_ADMIN and a driver that supports it; None leaves it.
     """
 
     timer_slack_ns: Optional[int] = 1
@@ -489,8 +531,15 @@ class RealtimeOptions:
     lock_memory: bool = False
     switch_interval: Optional[float] = None
     spin: float = DEFAULT_SPIN
+    interface: Optional[str] = None
+    rx_coalesce_usecs: Optional[int] = None
 
     def __post_init__(self) -> None:
+        if self.rx_coalesce_usecs is not None:
+            if self.rx_coalesce_usecs < 0:
+                raise ValueError(f"rx_coalesce_usecs must be non-negative, got {self.rx_coalesce_usecs!r}")
+            if not self.interface:
+                raise ValueError("rx_coalesce_usecs needs the interface it applies to")
         if self.timer_slack_ns is not None and self.timer_slack_ns < 1:
             raise ValueError(f"timer_slack_ns must be at least 1, got {self.timer_slack_ns!r}")
         if self.priority is not None and not 1 <= self.priority <= 99:
@@ -503,16 +552,85 @@ class RealtimeOptions:
 
 @dataclass(frozen=True, slots=True)
 class RealtimeReport:
-    """What :func:`apply_realtime` could apply and what not (with the reason)."""
+    """What :func:`apply_realtime` could apply and what not (with the reason), and notes on
+    the system that matter for real time (PREEMPT_RT, isolated CPUs)."""
 
     applied: tuple[str, ...]
     failed: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         parts = [f"applied: {', '.join(self.applied) or 'nothing'}"]
         if self.failed:
             parts.append(f"not applied: {'; '.join(self.failed)}")
+        if self.notes:
+            parts.append(f"notes: {'; '.join(self.notes)}")
         return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"applied": list(self.applied), "failed": list(self.failed), "notes": list(self.notes)}
+
+
+def kernel_realtime() -> bool:
+    """True when the running kernel is PREEMPT_RT (``/sys/kernel/realtime`` reads 1, or the
+    version string names PREEMPT_RT)."""
+    try:
+        with open("/sys/kernel/realtime", encoding="ascii") as file:
+            if file.read().strip() == "1":
+                return True
+    except OSError:
+        pass
+    return "PREEMPT_RT" in os.uname().version
+
+
+def isolated_cpus() -> frozenset[int]:
+    """The CPUs the kernel keeps free of other tasks (``isolcpus=``), from
+    ``/sys/devices/system/cpu/isolated``; empty when none or unknown."""
+    try:
+        with open("/sys/devices/system/cpu/isolated", encoding="ascii") as file:
+            text = file.read().strip()
+    except OSError:
+        return frozenset()
+    cpus: set[int] = set()
+    for part in filter(None, text.split(",")):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return frozenset(cpus)
+
+
+#: SIOCETHTOOL and the ethtool coalescing commands (linux/sockios.h, linux/ethtool.h).
+_SIOCETHTOOL = 0x8946
+_ETHTOOL_GCOALESCE = 0x0E
+_ETHTOOL_SCOALESCE = 0x0F
+#: struct ethtool_coalesce: cmd and 22 further u32 fields; rx_coalesce_usecs is the first,
+#: rx_max_coalesced_frames the second.
+_COALESCE = struct.Struct("<23I")
+_IFNAMSIZ = 16
+
+
+def set_rx_coalescing(interface: str, usecs: int) -> Optional[str]:
+    """Set the receive interrupt coalescing of ``interface`` to ``usecs`` (and at most one
+    frame per interrupt when ``usecs`` is 0), as ``ethtool -C IF rx-usecs N``. None on
+    success, else the reason (e.g. no CAP_NET_ADMIN, a driver without coalescing)."""
+    if len(interface.encode()) >= _IFNAMSIZ:
+        return f"interface name {interface!r} is too long"
+    buffer = ctypes.create_string_buffer(_COALESCE.size)
+    _COALESCE.pack_into(buffer, 0, _ETHTOOL_GCOALESCE, *([0] * 22))
+    request = struct.pack(f"{_IFNAMSIZ}sP", interface.encode(), ctypes.addressof(buffer))
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fcntl.ioctl(sock.fileno(), _SIOCETHTOOL, request)
+            fields = list(_COALESCE.unpack_from(buffer, 0))
+            fields[0] = _ETHTOOL_SCOALESCE
+            fields[1] = usecs
+            if usecs == 0:
+                fields[2] = 1
+            _COALESCE.pack_into(buffer, 0, *fields)
+            fcntl.ioctl(sock.fileno(), _SIOCETHTOOL, request)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _libc_call(name: str, *args: int) -> Optional[str]:
@@ -557,7 +675,15 @@ def apply_realtime(options: RealtimeOptions) -> RealtimeReport:
     if options.switch_interval is not None:
         interval = options.switch_interval
         attempt(f"GIL switch interval {interval * 1e6:g} us", lambda: sys.setswitchinterval(interval))
-    report = RealtimeReport(tuple(applied), tuple(failed))
+    if options.rx_coalesce_usecs is not None and options.interface:
+        interface, usecs = options.interface, options.rx_coalesce_usecs
+        attempt(f"rx interrupt coalescing {usecs} us on {interface}", lambda: set_rx_coalescing(interface, usecs))
+    notes = [f"kernel {'is' if kernel_realtime() else 'is not'} PREEMPT_RT"]
+    if options.cpus is not None:
+        outside = sorted(options.cpus - isolated_cpus())
+        if outside:
+            notes.append(f"CPUs {outside} are not isolated (isolcpus=)")
+    report = RealtimeReport(tuple(applied), tuple(failed), tuple(notes))
     if failed:
         _log.warning("cycle thread real-time settings %s", report)
     return report
@@ -571,6 +697,8 @@ class CycleThread:
     :param idle_work: called after ``on_cycle`` with the seconds left before the next deadline
         (minus the spin time) when some are left; it must return before they run out.
     :param realtime: the real-time settings to apply in the thread.
+    :param clock_sync: shifts the deadlines after each exchange (:class:`ClockSync`, module
+        docstring); its ``start(now_ns)`` is called when the loop begins, if it has one.
 
     Use :meth:`start` and :meth:`stop`, or as a context manager. If an exception ends the loop,
     it is kept in :attr:`error` and raised again by :meth:`stop`.
@@ -578,7 +706,7 @@ class CycleThread:
 
     def __init__(self, exchange: CyclicExchange, period: float, *, on_cycle: Optional[Callable[[], None]] = None,
                  idle_work: Optional[Callable[[float], None]] = None, realtime: RealtimeOptions = RealtimeOptions(),
-                 name: str = "ethercat-cycle"):
+                 name: str = "ethercat-cycle", clock_sync: Optional["ClockSync"] = None):
         if period <= 0:
             raise ValueError(f"period must be positive, got {period!r}")
         self.exchange = exchange
@@ -587,6 +715,9 @@ class CycleThread:
         self.idle_work = idle_work
         self.realtime = realtime
         self.name = name
+        self.clock_sync = clock_sync
+        #: Sum of the deadline shifts ``clock_sync`` asked for, in ns.
+        self.phase_offset_ns = 0
         self.report: Optional[RealtimeReport] = None
         self.error: Optional[BaseException] = None
         self._stop = threading.Event()
@@ -646,8 +777,13 @@ class CycleThread:
         counters = self.exchange.counters
         exchange = self.exchange.exchange
         on_cycle, idle_work = self.on_cycle, self.idle_work
+        clock_sync = self.clock_sync
+        cyclic = self.exchange
         stop = self._stop
         start = time.monotonic_ns()
+        starting = getattr(clock_sync, "start", None)
+        if starting is not None:
+            starting(start)
         n = 0
         previous: Optional[int] = None
         while not stop.is_set():
@@ -667,6 +803,12 @@ class CycleThread:
             n += 1
             following = start + n * period
             exchange(following / _NS_PER_S)
+            if clock_sync is not None:
+                shift = clock_sync.after_exchange(cyclic.sent_ns, cyclic.dc_system_time if cyclic.dc_fresh else None)
+                if shift:
+                    start += shift
+                    following += shift
+                    self.phase_offset_ns += shift
             if on_cycle is not None:
                 on_cycle()
             if idle_work is not None:
@@ -675,6 +817,30 @@ class CycleThread:
                     idle_work(left / _NS_PER_S)
                     if time.monotonic_ns() > following:
                         counters.idle_overruns += 1
+
+
+class ClockSync(Protocol):
+    """What a :class:`CycleThread` asks of a clock synchronisation (the DC controller)."""
+
+    def after_exchange(self, sent_ns: int, reference_time: Optional[int]) -> int:
+        """The exchange whose first frame left at ``sent_ns`` (:func:`time.monotonic_ns`)
+        read ``reference_time`` (None: not this cycle); returns the ns to shift later
+        deadlines by."""
+
+
+def combine_idle(*works: Optional[Callable[[float], None]]) -> Callable[[float], None]:
+    """One ``idle_work`` that runs ``works`` in turn, each with the time still left."""
+    chosen = [work for work in works if work is not None]
+
+    def idle(remaining: float) -> None:
+        end = time.monotonic() + remaining
+        for work in chosen:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            work(left)
+
+    return idle
 
 
 def _wait_until(deadline_ns: int, spin_ns: int) -> None:
