@@ -54,13 +54,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..errors import EtherCATError, ProtocolError, SdoAbort
+from .values import data_type_from_name, parse_value, show_value
 from ..master.bus import DEFAULT_TIMEOUT
 from ..master.coe import CoEClient
 from ..master.mailbox import MailboxPolicy, StatusMode
 from ..master.master import Master
 from ..master.slave_info import MailboxArea, SlaveInfo
 from ..protocol.al_status import ALState, state_name
-from ..protocol.coe import DATA_TYPE_BIT_SIZES, DataType, ObjectAccess, ValueInfo, encode_value
+from ..protocol.coe import DataType, ObjectAccess, ValueInfo, encode_value
 from ..protocol.datagram import Addressing, Command, Datagram
 from ..protocol.frame import ETHERTYPE_ETHERCAT, Frame, parse_ethernet
 from ..protocol.registers import AlStatusBlock, PortType
@@ -93,16 +94,6 @@ _PLAIN_PROGRESS_S = 1.0
 _BAR_WIDTH = 30
 #: Bytes per line of a register dump.
 _DUMP_WIDTH = 16
-
-#: ``--type`` names beyond the DataType names (IgH ``ethercat`` spellings).
-TYPE_ALIASES: dict[str, DataType] = {
-    "bool": DataType.BOOLEAN, "int8": DataType.INTEGER8, "int16": DataType.INTEGER16,
-    "int32": DataType.INTEGER32, "int64": DataType.INTEGER64, "uint8": DataType.UNSIGNED8,
-    "uint16": DataType.UNSIGNED16, "uint32": DataType.UNSIGNED32, "uint64": DataType.UNSIGNED64,
-    "float": DataType.REAL32, "double": DataType.REAL64, "string": DataType.VISIBLE_STRING,
-    "octet_string": DataType.OCTET_STRING, "unicode_string": DataType.UNICODE_STRING,
-}
-
 
 # =========================================================================== captures
 def _datagram_dict(dg: Datagram) -> dict:
@@ -217,52 +208,11 @@ def _number(text: str, what: str, maximum: int) -> int:
     return value
 
 
-def _data_type(name: str) -> DataType:
-    key = name.strip().lower()
-    if key in TYPE_ALIASES:
-        return TYPE_ALIASES[key]
-    try:
-        return DataType[key.upper()]
-    except KeyError:
-        raise ValueError(f"unknown type {name!r}: a CoE data type name (e.g. UNSIGNED32) or one of "
-                         f"{', '.join(TYPE_ALIASES)}") from None
-
-
-def _parse_value(text: str, data_type: DataType) -> Any:
-    """The Python value of ``text`` for :func:`encode_value` of ``data_type``."""
-    if data_type in (DataType.TIME_OF_DAY, DataType.TIME_DIFFERENCE):
-        raise ValueError(f"{data_type.name} values are not written from the command line: "
-                         "give their 6 octets with --type OCTET_STRING")
-    try:
-        if data_type == DataType.BOOLEAN:
-            if text.lower() not in ("0", "1", "true", "false"):
-                raise ValueError(text)
-            return text.lower() in ("1", "true")
-        if data_type in (DataType.REAL32, DataType.REAL64):
-            return float(text)
-        if data_type in (DataType.VISIBLE_STRING, DataType.UNICODE_STRING):
-            return text
-        if data_type in DATA_TYPE_BIT_SIZES and data_type != DataType.GUID:
-            return int(text, 0)
-        return bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a {data_type.name} value") from None
-
-
 def _json_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex()
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
-    return str(value)
-
-
-def _show_value(value: Any, data_type: Optional[DataType]) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).hex(" ") or "(empty)"
-    if isinstance(value, int) and not isinstance(value, bool) and data_type in DATA_TYPE_BIT_SIZES:
-        octets = (DATA_TYPE_BIT_SIZES[data_type] + _BITS_PER_OCTET - 1) // _BITS_PER_OCTET
-        return f"{value} (0x{value & ((1 << _BITS_PER_OCTET * octets) - 1):0{2 * octets}X})"
     return str(value)
 
 
@@ -486,7 +436,7 @@ def _coe(args: argparse.Namespace) -> Iterator[tuple[Master, CoEClient]]:
 def _cmd_sdo_upload(args) -> int:
     index = _number(args.index, "index", _MAX_INDEX)
     subindex = _number(args.subindex, "subindex", _MAX_SUBINDEX)
-    data_type = None if args.type is None else _data_type(args.type)
+    data_type = None if args.type is None else data_type_from_name(args.type)
     with _coe(args) as (_, client):
         if data_type is None:
             value: Any = client.upload(index, subindex, complete_access=args.complete_access)
@@ -494,21 +444,21 @@ def _cmd_sdo_upload(args) -> int:
             value = client.read(index, subindex, data_type, complete_access=args.complete_access)
     result = {"position": args.position, "index": index, "subindex": subindex,
               "type": None if data_type is None else data_type.name, "value": _json_value(value)}
-    _emit(args, result, lambda: [_show_value(value, data_type)])
+    _emit(args, result, lambda: [show_value(value, data_type)])
     return 0
 
 
 def _cmd_sdo_download(args) -> int:
     index = _number(args.index, "index", _MAX_INDEX)
     subindex = _number(args.subindex, "subindex", _MAX_SUBINDEX)
-    data_type = _data_type(args.type)
-    value = _parse_value(args.value, data_type)
+    data_type = data_type_from_name(args.type)
+    value = parse_value(args.value, data_type)
     encode_value(data_type, value)  # a value the type cannot hold fails here, before the bus is touched
     with _coe(args) as (_, client):
         client.write(index, subindex, value, data_type, complete_access=args.complete_access)
     _emit(args, {"position": args.position, "index": index, "subindex": subindex, "type": data_type.name,
                  "value": _json_value(value)},
-          lambda: [f"0x{index:04X}:{subindex:02X} = {_show_value(value, data_type)}"])
+          lambda: [f"0x{index:04X}:{subindex:02X} = {show_value(value, data_type)}"])
     return 0
 
 
