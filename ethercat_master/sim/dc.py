@@ -221,6 +221,10 @@ class LocalClock:
         self._correction = 0.0
         self._base_sim = power_on_ns
         self._base_local = spec.initial_ns
+        # The part of a ns the local time had beyond _base_local at the last rebase (in
+        # [-0.5, 0.5]): carried, so that frequent rate changes do not each round the clock's
+        # time and bias its rate (a comparison every 50 us would bias it by ~10 ppm).
+        self._base_fraction = 0.0
         self._rate_error = self._drift
         # Called before the rate changes: a DcUnit pins the local time of its frame start, which
         # it computes lazily from this clock.
@@ -239,7 +243,7 @@ class LocalClock:
     def read(self, sim_ns: int) -> int:
         """Local time at simulation time ``sim_ns`` (not before the last correction)."""
         elapsed = sim_ns - self._base_sim
-        return self._base_local + elapsed + round(elapsed * self._rate_error)
+        return self._base_local + elapsed + round(elapsed * self._rate_error + self._base_fraction)
 
     def sim_time_at(self, local_ns: int) -> int:
         """Simulation time at which the local time reaches ``local_ns`` at the current rate."""
@@ -253,8 +257,11 @@ class LocalClock:
 
     def _rebase(self, sim_ns: int, correction: float) -> None:
         """:meth:`set_correction` without telling the watchers."""
-        elapsed = sim_ns - self._base_sim  # self.read(sim_ns), inline
-        self._base_local = self._base_local + elapsed + round(elapsed * self._rate_error)
+        elapsed = sim_ns - self._base_sim  # self.read(sim_ns), inline, keeping the fraction
+        exact = elapsed * self._rate_error + self._base_fraction
+        whole = round(exact)
+        self._base_local = self._base_local + elapsed + whole
+        self._base_fraction = exact - whole
         self._base_sim = sim_ns
         self._correction = correction
         self._rate_error = (1.0 + self._drift) * (1.0 + correction) - 1.0
@@ -754,7 +761,9 @@ class DcUnit:
         0x0920-0x0935 (the same arithmetic, in the same order, as those methods)."""
         clock, sof = self.clock, self._sof_sim
         elapsed = sof - clock._base_sim  # clock.read(sof), inline; the new base of the clock too
-        base_local = clock._base_local + elapsed + round(elapsed * clock._rate_error)
+        exact = elapsed * clock._rate_error + clock._base_fraction
+        whole = round(exact)
+        base_local = clock._base_local + elapsed + whole
         local = self._sof_local
         if local is None:
             local = self._sof_local = base_local
@@ -787,6 +796,7 @@ class DcUnit:
         loop._mean_correction = mean_correction
         # LocalClock.set_correction
         clock._base_local = base_local
+        clock._base_fraction = exact - whole
         clock._base_sim = sof
         clock._correction = correction
         clock._rate_error = (1.0 + clock._drift) * (1.0 + correction) - 1.0
