@@ -421,6 +421,10 @@ class Esc:
         self._mem = bytearray(ADDRESS_SPACE)
         self._view = memoryview(self._mem)
         self._wmask = bytearray(_REGISTERS_END)
+        # Counts changes of what decides how an ECAT access is carried out (write masks, write
+        # and access hooks, SyncManager routes, FMMU mappings): a cache built from these (the
+        # chain's fast paths) is valid while the epoch it was built in is current.
+        self._epoch = 0
         self._byte_oriented = EscFeature.FMMU_BYTE_ORIENTED in features
         self._lrw_supported = EscFeature.LRW_NOT_SUPPORTED not in features
         self._rw_supported = EscFeature.READ_WRITE_NOT_SUPPORTED not in features
@@ -676,6 +680,7 @@ class Esc:
             raise ValueError(f"write masks cover the register area 0x0000-0x{_REGISTERS_END - 1:04X} only")
         self._wmask[address:address + len(mask)] = mask
         self._mask_cache.clear()
+        self._epoch += 1
 
     def add_frame_end_hook(self, callback: FrameEndHook) -> None:
         """Run ``callback()`` after every frame, from :meth:`frame_end`, in registration order:
@@ -703,6 +708,7 @@ class Esc:
             raise ValueError("a write hook needs a range of at least one byte")
         hook = (int(address), int(address + length), callback)
         self._hooks.append(hook)
+        self._epoch += 1
         for key, hooks in self._hook_cache.items():
             if key // _RANGE_KEY < hook[1] and key % _RANGE_KEY > hook[0]:
                 hooks.append(hook)
@@ -728,7 +734,7 @@ class Esc:
         self._ecat_write_hooks.append((write_lo, write_hi, callback))
         self._ecat_write_lo = min(self._ecat_write_lo, write_lo)
         self._ecat_write_hi = max(self._ecat_write_hi, write_hi)
-        self._compile_maps()
+        self._compile_maps()  # a new epoch
 
     def _accessed(self, address: int, end: int, write: bool) -> None:
         for lo, hi, callback in self._access_hooks:
@@ -1016,6 +1022,24 @@ class Esc:
             self._hook_cache[key] = hooks
         return hooks
 
+    def _plain_write_hooks(self, address: int, end: int) -> Optional[list[tuple[int, int, WriteHook]]]:
+        """The write hooks an ECAT write of registers ``address``..``end`` runs, in order, when
+        that write is plain: every bit writable, no byte that triggers the watchdog, no access
+        hook before ECAT writes and no SyncManager area in the range, so that
+        :meth:`ecat_write` comes down to storing the data and running these hooks (and
+        accepts the write); None otherwise. The answer holds while :attr:`_epoch` stays."""
+        if not 0 <= address < end <= _REGISTERS_END:
+            return None
+        if any(address <= byte < end for byte in self._trigger_bytes):
+            return None
+        if any(address < hi and end > lo for lo, hi, _ in self._ecat_write_hooks):
+            return None
+        if address < self._route_hi and end > self._route_lo:
+            return None
+        if self._wmask[address:end] != _OPEN_MASKS[end - address]:
+            return None
+        return [hook for hook in self._hooks if address < hook[1] and end > hook[0]]
+
     # -------------------------------------------------------------------- logical access
     def _logical(self, command: int, address: int, frame, start: int, length: int) -> int:
         """LRD/LWR/LRW through the FMMUs: reads are taken from memory before any write of this
@@ -1208,6 +1232,7 @@ class Esc:
 
     def _compile_maps(self) -> None:
         """The hot tuples of the FMMU mappings, with the route of their physical bytes."""
+        self._epoch += 1
         size = self._size
         self._read_maps = tuple(m.hot(self._route(*m.physical_bytes), size) for m in self._fmmus if m.read)
         self._write_maps = tuple(m.hot(self._route(*m.physical_bytes), size) for m in self._fmmus if m.write)
@@ -1221,11 +1246,13 @@ class Esc:
         if maps and self._reads_apart and not self._logical_watched and \
                 all(aligned and route is not _GENERAL for _, _, aligned, _, _, _, route in maps):
             self._lrw_hull = (min(m[0] for m in maps), max(m[1] for m in maps))
-            # (logical start, physical start, count, the SyncManager's read or write or None)
-            self._lrw_reads = tuple((lo, physical, count, None if route is None else route.read)  # type: ignore[union-attr]
-                                    for lo, _, _, physical, count, _, route in self._read_maps if count > 0)
-            self._lrw_writes = tuple((lo, physical, count, None if route is None else route.write)  # type: ignore[union-attr]
-                                     for lo, _, _, physical, count, _, route in self._write_maps if count > 0)
+            # (logical start, physical start, count, the SyncManager's reader or writer or None)
+            self._lrw_reads = tuple(
+                (lo, physical, count, None if route is None else route.ecat_reader(physical, physical + count))  # type: ignore[union-attr]
+                for lo, _, _, physical, count, _, route in self._read_maps if count > 0)
+            self._lrw_writes = tuple(
+                (lo, physical, count, None if route is None else route.ecat_writer(physical, physical + count))  # type: ignore[union-attr]
+                for lo, _, _, physical, count, _, route in self._write_maps if count > 0)
         else:
             self._lrw_hull = None
 
@@ -1300,3 +1327,80 @@ class Esc:
     def _check_range(address: int, length: int) -> None:
         if not (0 <= address and 0 <= length and address + length <= ADDRESS_SPACE):
             raise ValueError(f"range 0x{address:X}+{length} is outside the 64 KiB ESC address space")
+
+
+# ------------------------------------------------------------------------- chain fast paths
+#: The :class:`Esc` methods whose work the batch functions below do inline.
+_INLINED_METHODS = ("execute", "_logical", "_read", "ecat_write", "_store", "frame_end")
+_plain_types: dict[type, bool] = {}
+
+
+def _plain_type(esc: Esc) -> bool:
+    """True when ``esc``'s class keeps :class:`Esc`'s own datagram processing and frame end
+    (a subclass overriding one of them must not be bypassed by the batch functions)."""
+    cls = type(esc)
+    plain = _plain_types.get(cls)
+    if plain is None:
+        plain = _plain_types[cls] = all(getattr(cls, name) is getattr(Esc, name) for name in _INLINED_METHODS)
+    return plain
+
+
+def _execute_lrw(escs: Sequence[Esc], address: int, frame: bytearray, start: int, length: int) -> int:
+    """An LRW passing ``escs`` in processing order (each of a :func:`_plain_type`): the sum of
+    their :meth:`Esc.execute` increments, with the same effects. An ESC whose mappings an LRW
+    covering all of them takes the short way of :meth:`Esc._logical` (its ``_lrw_hull``) is
+    served here without the two calls; any other ESC goes through :meth:`Esc.execute`."""
+    end = address + length
+    base = start - address
+    wkc = 0
+    for esc in escs:
+        if not esc._in_frame:  # Esc.execute's first datagram of a frame, inline
+            esc._in_frame = True
+            watchdog = esc.watchdog
+            if watchdog.running and watchdog._clock() >= watchdog._deadline:
+                watchdog._expire()
+                esc._watchdog_expired()
+        hull = esc._lrw_hull
+        if hull is None or address > hull[0] or hull[1] > end or not esc._lrw_supported:
+            wkc += esc.execute(_LRW, address & 0xFFFF, address, frame, start, length)
+            continue
+        # Esc._logical's way for an LRW covering every mapping, inline
+        view = esc._view
+        read_hit = write_hit = False
+        for lo, physical, count, read in esc._lrw_reads:
+            at = base + lo
+            if read is None:
+                frame[at:at + count] = view[physical:physical + count]
+            else:
+                data = read(True, physical, physical + count)
+                if data is None:
+                    continue
+                frame[at:at + count] = data
+            read_hit = True
+        for lo, physical, count, write in esc._lrw_writes:
+            at = base + lo
+            if write is None:
+                esc._store(physical, frame[at:at + count])
+            elif not write(True, physical, frame[at:at + count]):
+                continue
+            write_hit = True
+        if write_hit:
+            wkc += 3 if read_hit else 2
+        elif read_hit:
+            wkc += 1
+    return wkc
+
+
+def _end_frame(escs: Sequence[Esc]) -> None:
+    """:meth:`Esc.frame_end` at each of ``escs`` (each of a :func:`_plain_type`), inline."""
+    for esc in escs:
+        esc._in_frame = False
+        ended = esc._ended
+        if ended:
+            for sm in ended:
+                sm.end_accessed = False
+            ended.clear()
+        hooks = esc._frame_hooks
+        if hooks:
+            for callback in hooks:
+                callback()
