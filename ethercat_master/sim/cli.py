@@ -13,6 +13,10 @@ processing order, its label, device, station address, AL state and code, and its
 application's status (EL1008 inputs, EL2008 output pins, EL3102 values, drive state and
 position). ``--realtime PRIORITY`` runs the simulator with SCHED_FIFO: masters such as SOEM
 give a frame 2 ms to return, which a Python simulator on a busy machine misses without it.
+``--control SOCKET`` accepts topology commands on a UNIX stream socket, one line per
+connection, answered with one line (``ok ...`` or ``error ...``): ``power_off N``,
+``power_on N``, ``disconnect N`` (the cable into port 0 of the slave at bus position ``N`` as
+the chain starts), ``reconnect N`` — how a test unplugs a slave while a master runs.
 SIGINT and SIGTERM stop it cleanly (exit status 0); a bad chain file exits with status 2, a link
 that cannot be opened with 1 and a real-time priority that cannot be set with 3, each with a
 one-line message. Also runnable as ``python -m ethercat_master.sim.cli``.
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -109,7 +114,70 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"how often the status file is written (default {_DEFAULT_STATUS_INTERVAL_S})")
     parser.add_argument("--realtime", type=int, metavar="PRIORITY",
                         help="run with SCHED_FIFO at this priority (1-99; needs root or CAP_SYS_NICE)")
+    parser.add_argument("--control", type=Path, metavar="SOCKET",
+                        help="accept power_off/power_on/disconnect/reconnect N on this UNIX socket")
     return parser
+
+
+#: Longest control command line accepted.
+_CONTROL_LINE = 256
+
+
+class _Control:
+    """The ``--control`` socket: topology commands for the chain, one per connection."""
+
+    def __init__(self, path: Path, loaded: LoadedChain) -> None:
+        chain = loaded.chain
+        self._chain = chain
+        #: Bus position at start -> topology number (positions shift when a slave drops out).
+        self._numbers = list(chain.processing_order)
+        self._actions = {"power_off": chain.power_off, "power_on": chain.power_on,
+                         "disconnect": chain.disconnect, "reconnect": chain.reconnect}
+        self._path = path
+        if path.exists():
+            path.unlink()
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.bind(str(path))
+        self._socket.listen(4)
+        self._socket.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{PROGRAM} control", daemon=True)
+        self._thread.start()
+
+    def execute(self, line: str) -> str:
+        """Run one command line; the reply line."""
+        words = line.split()
+        if len(words) != 2 or words[0] not in self._actions or not words[1].isdigit():
+            return f"error: expected one of {', '.join(self._actions)} and a bus position, got {line!r}"
+        position = int(words[1])
+        if position >= len(self._numbers):
+            return f"error: no slave at position {position} (the chain has {len(self._numbers)})"
+        self._actions[words[0]](self._numbers[position])
+        return f"ok {words[0]} {position}"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(1.0)
+                try:
+                    line = connection.recv(_CONTROL_LINE).decode("utf-8", "replace").strip()
+                    connection.sendall((self.execute(line) + "\n").encode())
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        """Stop accepting and remove the socket."""
+        self._stop.set()
+        self._socket.close()
+        self._thread.join(1.0)
+        if self._path.exists():
+            self._path.unlink()
 
 
 def _set_realtime(priority: int) -> Optional[str]:
@@ -170,6 +238,7 @@ def _serve(loaded: LoadedChain, links: Sequence[Link], args: argparse.Namespace)
         signal.signal(signum, lambda number, frame: stop.set())
     wire = None if loaded.fault_plan is None else _SharedWire(FaultyWire(loaded.chain, loaded.fault_plan))
     servers = [ChainServer(loaded.chain, link, wire=wire, name=f"{PROGRAM} {link.name}") for link in links]
+    control = None if args.control is None else _Control(args.control, loaded)
     print(_summary(loaded, links), flush=True)
     status = 0
     try:
@@ -201,6 +270,8 @@ def _serve(loaded: LoadedChain, links: Sequence[Link], args: argparse.Namespace)
                 status = EXIT_LINK
         for link in links:
             link.close()
+        if control is not None:
+            control.close()
         if args.status_file is not None:
             _write_status(args.status_file, status_snapshot(loaded, servers))
     return status
