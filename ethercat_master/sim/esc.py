@@ -435,6 +435,9 @@ class Esc:
         self._write_maps: tuple[_HotMapping, ...] = ()
         self._reads_apart = True  # no read mapping's logical bytes overlap a write mapping's
         self._lrw_hull: Optional[tuple[int, int]] = None  # see _compile_maps
+        # (hull start, hull end, _lrw_reads, _lrw_writes) when this ESC executes LRW and has a
+        # hull; for the chain's batched LRW (_execute_lrw)
+        self._lrw_batch: Optional[tuple] = None
         self._hooks: list[tuple[int, int, WriteHook]] = []
         self._hook_lo = ADDRESS_SPACE
         self._hook_hi = 0
@@ -1255,6 +1258,9 @@ class Esc:
                 for lo, _, _, physical, count, _, route in self._write_maps if count > 0)
         else:
             self._lrw_hull = None
+        hull = self._lrw_hull
+        self._lrw_batch = None if hull is None or not self._lrw_supported else \
+            (hull[0], hull[1], self._lrw_reads, self._lrw_writes)
 
     def _route(self, lo: int, hi: int) -> _Route:
         """How physical bytes ``lo``..``hi`` are accessed (see :data:`_Route`)."""
@@ -1360,24 +1366,27 @@ def _execute_lrw(escs: Sequence[Esc], address: int, frame: bytearray, start: int
             if watchdog.running and watchdog._clock() >= watchdog._deadline:
                 watchdog._expire()
                 esc._watchdog_expired()
-        hull = esc._lrw_hull
-        if hull is None or address > hull[0] or hull[1] > end or not esc._lrw_supported:
+        batch = esc._lrw_batch
+        if batch is None:
+            wkc += esc.execute(_LRW, address & 0xFFFF, address, frame, start, length)
+            continue
+        hull_lo, hull_hi, reads, writes = batch
+        if address > hull_lo or hull_hi > end:
             wkc += esc.execute(_LRW, address & 0xFFFF, address, frame, start, length)
             continue
         # Esc._logical's way for an LRW covering every mapping, inline
-        view = esc._view
         read_hit = write_hit = False
-        for lo, physical, count, read in esc._lrw_reads:
+        for lo, physical, count, read in reads:
             at = base + lo
             if read is None:
-                frame[at:at + count] = view[physical:physical + count]
+                frame[at:at + count] = esc._view[physical:physical + count]
             else:
                 data = read(True, physical, physical + count)
                 if data is None:
                     continue
                 frame[at:at + count] = data
             read_hit = True
-        for lo, physical, count, write in esc._lrw_writes:
+        for lo, physical, count, write in writes:
             at = base + lo
             if write is None:
                 esc._store(physical, frame[at:at + count])
