@@ -20,6 +20,7 @@ setup(
             "ethercat-master = ethercat_master.tools.cli:main",
             "ethercat-sim = ethercat_master.sim.cli:main",
             "mailbox_soak_demo = ethercat_master.tools.soak:main",
+            "ethercat_master_node = ethercat_master.ros.main:main",
         ],
     },
     classifiers=[

@@ -12,8 +12,11 @@ Without ``--autostart`` the node waits in ``unconfigured`` for its lifecycle ser
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
+import threading
 from typing import Optional, Sequence
 
 __all__ = ["main"]
@@ -41,18 +44,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
+    from rclpy.signals import SignalHandlerOptions
 
     from .node import EtherCATMasterNode
 
-    rclpy.init(args=["node", *ros_args])
+    # our own signal handling: the node releases the bus while ROS is still up to log it
+    rclpy.init(args=["node", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
     overrides = []
     if options.config:
         overrides.append(Parameter("config_file", value=os.path.abspath(options.config)))
     if options.interface:
         overrides.append(Parameter("interface", value=options.interface))
     node = EtherCATMasterNode(parameter_overrides=overrides)
+    _route_logging(node.get_logger())
     executor = MultiThreadedExecutor(num_threads=options.threads)
     executor.add_node(node)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+        executor.wake()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     status = 0
     try:
         if options.autostart:
@@ -60,7 +74,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if node.trigger_configure() != success or node.trigger_activate() != success:
                 node.get_logger().error("autostart failed; the node stays up for its lifecycle services")
                 status = 1
-        executor.spin()
+        while not stopping.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -73,6 +88,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if rclpy.ok():
             rclpy.shutdown()
     return status
+
+
+class _RosLogHandler(logging.Handler):
+    """Python logging of the core (supervisor, AL state machine) into the node's ROS log."""
+
+    def __init__(self, logger: object) -> None:
+        super().__init__()
+        self._logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        logger = self._logger
+        if record.levelno >= logging.ERROR:
+            logger.error(text)  # type: ignore[attr-defined]
+        elif record.levelno >= logging.WARNING:
+            logger.warning(text)  # type: ignore[attr-defined]
+        else:
+            logger.info(text)  # type: ignore[attr-defined]
+
+
+def _route_logging(logger: object) -> None:
+    core = logging.getLogger("ethercat_master")
+    core.addHandler(_RosLogHandler(logger))
+    core.setLevel(logging.INFO)
+    core.propagate = False
 
 
 if __name__ == "__main__":

@@ -275,11 +275,7 @@ class EtherCATMasterNode(LifecycleNode):
         self.get_logger().error(self._last_error)
 
     def _on_recovery_event(self, event: RecoveryEvent) -> None:
-        self._events.append(event)
-        if event.kind.value in ("recovered", "found"):
-            self.get_logger().info(str(event))
-        else:
-            self.get_logger().warning(str(event))
+        self._events.append(event)  # the supervisor logs it (routed into the ROS log by main)
 
     # ------------------------------------------------------------------------- entities
     def _make_entities(self) -> None:

@@ -1,153 +1,150 @@
-"""The main demo: a simulated EtherCAT segment, probed over a real UDP socket frame by frame.
+"""The README's main command: the ROS 2 node on the built-in simulated drive chain, with the
+drives moving and the live state printed.
 
-Until the master core and the ROS node exist, this is the best real thing the project runs:
-the simulator serves a chain of slave controllers on EtherCAT-over-UDP (loopback, no root
-needed), and the demo talks to it with the project's own frames and datagrams, the way a
-master starts a bus:
-
-1. count the slaves with a broadcast read (the working counter is the count);
-2. read each slave's ESC identity by auto-increment position;
-3. assign configured station addresses and read them back by station address;
-4. walk the AL state machine, including a refused transition with its AL status code;
-5. map one byte of each slave into a logical process image with FMMUs and run cyclic LRW
-   exchanges, checking the working counter and measuring round trips;
-6. record every frame to a pcap file that Wireshark (or ``ethercat-master decode``) opens.
-
-Run: ``./dev demo`` (or ``python -m ethercat_master.tools.demo --slaves 6 --cycles 2000``).
+``./dev demo`` (or ``python -m ethercat_master.tools.demo [--duration 30]``) starts the lifecycle
+node ``ethercat_master`` as its own process on ``config/network_sim.yaml`` (the simulator runs
+inside it: no root, no network interface), configured and activated at once; then, as a ROS
+client would, it streams ``joint_commands`` (a slow sine per joint, around where each joint
+stands) and prints once a second what the node publishes: the master's state and cycle
+statistics (``~/state``), every joint (``joint_states``) and every slave's diagnostic status
+(``/diagnostics``). Ctrl-C (or ``--duration``) ends both.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import statistics
+import signal
+import subprocess
 import sys
-import tempfile
+import threading
 import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
 
-from ..protocol.al_status import ALState, al_status_text
-from ..protocol.datagram import Command, Datagram, position_address, station_address
-from ..protocol.frame import Frame, FrameBuilder
-from ..protocol.registers import AlControl, AlStatusBlock, EscIdentity, FmmuEntry, Register, fmmu_address
-from ..sim import ChainServer, Esc, SlaveChain
-from ..transport import PcapRecorder, UdpLink
+__all__ = ["main"]
 
-FIRST_STATION = 0x1001
-LOGICAL_BASE = 0x00010000
-PROCESS_BYTE = 0x1000  # first byte of each slave's process data RAM
-REPLY_TIMEOUT = 0.5
-
-
-class Probe:
-    """Sends single datagrams and waits for the matching reply (demo-sized, not the master)."""
-
-    def __init__(self, link: UdpLink):
-        self.link = link
-        self.index = 0
-
-    def exchange(self, command: Command, address: int, data: bytes) -> Datagram:
-        self.index = (self.index + 1) & 0xFF
-        self.link.send(Frame([Datagram(command, self.index, address, data)]).encode())
-        reply = self.link.recv(REPLY_TIMEOUT)
-        if reply is None:
-            raise SystemExit(f"no reply to {command.name} within {REPLY_TIMEOUT} s")
-        (dg,) = Frame.decode(reply).datagrams
-        return dg
+_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = _ROOT / "config" / "network_sim.yaml"
+#: Amplitude (rad) and frequency (Hz) of the demo motion.
+_AMPLITUDE = 0.8
+_FREQUENCY = 0.25
+_COMMAND_RATE_HZ = 50.0
+_NODE_START_TIMEOUT_S = 60.0
+_LEVELS = {0: "OK", 1: "WARN", 2: "ERROR", 3: "STALE"}
 
 
-def _say(text: str = "") -> None:
-    print(text, flush=True)
+def _level(value: Any) -> str:
+    return _LEVELS.get(value[0] if isinstance(value, bytes) else int(value), str(value))
 
 
-def run(slaves: int, cycles: int, period: float, pcap: str) -> int:
-    chain = SlaveChain(Esc(name=f"slave{i}", revision=i) for i in range(slaves))
-    sim_end = UdpLink(("127.0.0.1", 0))
-    master = UdpLink(remote=sim_end.address)
-    recorder = PcapRecorder(pcap)
-    master.record_to(recorder)
-    probe = Probe(master)
-    with ChainServer(chain, sim_end), master, recorder:
-        _say(f"simulated segment of {slaves} ESCs serving EtherCAT-over-UDP on "
-             f"{sim_end.address[0]}:{sim_end.address[1]}\n")
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the demo; returns the exit status (1 when the node did not come up)."""
+    parser = argparse.ArgumentParser(prog="ethercat_master demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="network description")
+    parser.add_argument("--duration", type=float, default=0.0, help="seconds to run (default: until Ctrl-C)")
+    parser.add_argument("--cycle-period", type=float, default=0.002,
+                        help="seconds (default 0.002: the simulator shares this machine's CPU with the node)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between status prints")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 100))
 
-        count = probe.exchange(Command.BRD, Register.TYPE << 16, bytes(1)).wkc
-        _say(f"[1] BRD 0x0000 -> working counter {count}: {count} slave(s) answer")
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import JointState
 
-        _say("[2] identity by auto-increment position (APRD 0x0000, 10 bytes)")
-        for pos in range(count):
-            ident = EscIdentity.decode(probe.exchange(Command.APRD, position_address(pos, Register.TYPE),
-                                                      bytes(EscIdentity.SIZE)).data)
-            ports = ",".join(p.name for p in ident.port_descriptor.ports)
-            _say(f"    position {pos}: ESC type 0x{ident.esc_type:02X} rev {ident.revision}  "
-                 f"{ident.fmmu_count} FMMUs  {ident.sync_manager_count} SMs  {ident.ram_size_kib} KiB RAM  "
-                 f"ports {ports}  features 0x{int(ident.features.flags):04X}")
+    from ethercat_master.msg import MasterState
 
-        _say("[3] configured station addresses (APWR 0x0010, read back with FPRD)")
-        for pos in range(count):
-            station = FIRST_STATION + pos
-            probe.exchange(Command.APWR, position_address(pos, Register.CONFIGURED_STATION_ADDRESS),
-                           station.to_bytes(2, "little"))
-            back = probe.exchange(Command.FPRD, station_address(station, Register.CONFIGURED_STATION_ADDRESS), bytes(2))
-            _say(f"    position {pos} -> 0x{int.from_bytes(back.data, 'little'):04X} (WKC {back.wkc})")
+    node_process = subprocess.Popen(
+        [sys.executable, "-m", "ethercat_master.ros", "--config", str(args.config), "--autostart", "--ros-args",
+         "-p", f"cycle_period:={args.cycle_period}", "-p", "publish_rate:=50.0", "-p", "diagnostics_rate:=2.0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_thread = threading.Thread(target=_forward, args=(node_process,), daemon=True)
+    log_thread.start()
+    rclpy.init()
+    client = Node("ethercat_master_demo")
+    latest: dict[str, Any] = {}
+    client.create_subscription(JointState, "/joint_states", lambda m: latest.__setitem__("joints", m),
+                               qos_profile_sensor_data)
+    client.create_subscription(MasterState, "/ethercat_master/state", lambda m: latest.__setitem__("state", m), 10)
+    client.create_subscription(DiagnosticArray, "/diagnostics", lambda m: latest.__setitem__("diagnostics", m), 10)
+    commands = client.create_publisher(JointState, "/joint_commands", qos_profile_sensor_data)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    status = 0
+    try:
+        start = time.monotonic()
+        while "joints" not in latest or latest.get("state") is None or latest["state"].lifecycle_state != "active":
+            rclpy.spin_once(client, timeout_sec=0.1)
+            if node_process.poll() is not None or time.monotonic() - start > _NODE_START_TIMEOUT_S or stop.is_set():
+                print("demo: the node did not become active (its log is above)", flush=True)
+                return 1
+        centre = list(latest["joints"].position)
+        names = list(latest["joints"].name)
+        print(f"demo: node active with joints {', '.join(names)}; moving them (Ctrl-C ends)", flush=True)
+        began = time.monotonic()
+        next_print = began
+        while not stop.is_set() and node_process.poll() is None:
+            now = time.monotonic()
+            t = now - began
+            if args.duration and t >= args.duration:
+                break
+            msg = JointState()
+            msg.name = names
+            msg.position = [c + _AMPLITUDE * math.sin(2 * math.pi * _FREQUENCY * t + i * math.pi / 4)
+                            for i, c in enumerate(centre)]
+            commands.publish(msg)
+            if now >= next_print:
+                print(_report(t, latest), flush=True)
+                next_print += args.interval
+            rclpy.spin_once(client, timeout_sec=1.0 / _COMMAND_RATE_HZ)
+        if node_process.poll() is not None:
+            print(f"demo: the node ended with status {node_process.returncode}", flush=True)
+            status = 1
+    finally:
+        client.destroy_node()
+        rclpy.shutdown()
+        if node_process.poll() is None:
+            node_process.send_signal(signal.SIGINT)
+            try:
+                node_process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                node_process.kill()
+                node_process.wait()
+        log_thread.join(timeout=5)
+    return status
 
-        _say("[4] AL state machine")
-        first = station_address(FIRST_STATION, Register.AL_CONTROL)
-        status_of = station_address(FIRST_STATION, Register.AL_STATUS)
-        for request in (ALState.OP, ALState.PREOP):
-            probe.exchange(Command.FPWR, first, AlControl(request, error_ack=True).encode())
-            block = AlStatusBlock.decode(probe.exchange(Command.FPRD, status_of, bytes(AlStatusBlock.SIZE)).data)
-            verdict = "refused" if block.status.error else "accepted"
-            _say(f"    slave 0x{FIRST_STATION:04X}: request {request.name:<6} -> {verdict}: state "
-                 f"{ALState(block.status.state).name}, AL status code 0x{block.status_code:04X} "
-                 f"({al_status_text(block.status_code)})")
 
-        _say(f"[5] process image: one byte of each slave mapped by an FMMU at logical 0x{LOGICAL_BASE:08X}")
-        for pos in range(count):
-            fmmu = FmmuEntry(logical_start=LOGICAL_BASE + pos, length=1, physical_start=PROCESS_BYTE,
-                             read=True, write=True, active=True)
-            probe.exchange(Command.FPWR, station_address(FIRST_STATION + pos, fmmu_address(0)), fmmu.encode())
-        builder = FrameBuilder()
-        lrw = builder.add(Command.LRW, LOGICAL_BASE, count)
-        expected_wkc = 3 * count  # every slave reads and writes its byte
-        rtts, bad_wkc, lost = [], 0, 0
-        next_cycle = time.monotonic()
-        for n in range(cycles):
-            lrw.data[:] = bytes((n + pos) & 0xFF for pos in range(count))
-            lrw.wkc = 0
-            lrw.index = n & 0xFF
-            t0 = time.perf_counter_ns()
-            master.send(builder.payload())
-            reply = master.recv(REPLY_TIMEOUT)
-            if reply is None:
-                lost += 1
-                continue
-            rtts.append((time.perf_counter_ns() - t0) / 1e3)
-            if lrw.reply_wkc(reply) != expected_wkc:
-                bad_wkc += 1
-            next_cycle += period
-            time.sleep(max(0.0, next_cycle - time.monotonic()))
-        outputs = [chain[pos].pdi_read(PROCESS_BYTE, 1)[0] for pos in range(count)]
-        _say(f"    {cycles} LRW cycles at {period * 1e3:.1f} ms: working counter {expected_wkc} expected, "
-             f"{bad_wkc} mismatches, {lost} lost")
-        if rtts:
-            q = statistics.quantiles(rtts, n=100)
-            _say(f"    round trip over UDP loopback: p50 {q[49]:.0f} us  p99 {q[98]:.0f} us  max {max(rtts):.0f} us")
-        _say(f"    last outputs seen by the slaves' RAM: {outputs}")
-    _say(f"\n[6] {recorder.count} frames recorded to {pcap}; dissect with: ethercat-master decode {pcap}")
-    return 0 if bad_wkc == 0 and lost == 0 else 1
+def _forward(process: subprocess.Popen) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(f"  [node] {line.rstrip()}", flush=True)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--slaves", type=int, default=6, help="number of simulated slaves (default 6)")
-    p.add_argument("--cycles", type=int, default=1000, help="cyclic LRW exchanges (default 1000)")
-    p.add_argument("--period", type=float, default=1.0, help="cycle period in ms (default 1.0)")
-    p.add_argument("--pcap", default=os.path.join(tempfile.gettempdir(), "ethercat_master_demo.pcap"),
-                   help="where to record the frames")
-    args = p.parse_args(argv)
-    if not 1 <= args.slaves <= 256:
-        p.error("--slaves must be 1..256")
-    return run(args.slaves, args.cycles, args.period / 1e3, args.pcap)
+def _report(t: float, latest: dict[str, Any]) -> str:
+    lines = []
+    state = latest.get("state")
+    if state is not None:
+        lines.append(f"t={t:5.1f} s  master {state.lifecycle_state}  {state.slaves_in_op}/{state.slaves} slaves in OP"
+                     f"  cycles {state.cycles}  lost frames {state.frames_lost}  WKC mismatches "
+                     f"{state.working_counter_mismatches}  overruns {state.overruns}  round trip p99 "
+                     f"{state.round_trip_p99_us:.0f} us  jitter p99 {state.jitter_p99_us:.0f} us")
+    joints = latest.get("joints")
+    if joints is not None:
+        for name, position, velocity, effort in zip(joints.name, joints.position, joints.velocity, joints.effort):
+            lines.append(f"    {name:8s} position {position:+8.3f} rad  velocity {velocity:+7.3f} rad/s  "
+                         f"effort {effort:+7.3f}")
+    diagnostics = latest.get("diagnostics")
+    if diagnostics is not None:
+        slaves = [status for status in diagnostics.status if " slave " in status.name]
+        lines.append("    slaves: " + ", ".join(f"{s.name.split(' ', 3)[-1]} {_level(s.level)} {s.message}"
+                                                for s in slaves))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
