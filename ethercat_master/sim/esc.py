@@ -435,8 +435,9 @@ class Esc:
         self._write_maps: tuple[_HotMapping, ...] = ()
         self._reads_apart = True  # no read mapping's logical bytes overlap a write mapping's
         self._lrw_hull: Optional[tuple[int, int]] = None  # see _compile_maps
-        # (hull start, hull end, _lrw_reads, _lrw_writes) when this ESC executes LRW and has a
-        # hull; for the chain's batched LRW (_execute_lrw)
+        # (hull start, hull end, _lrw_reads, _lrw_writes, the one read and the one write through
+        # SyncManagers as one tuple or None) when this ESC executes LRW and has a hull; for the
+        # chain's batched LRW (_execute_lrw)
         self._lrw_batch: Optional[tuple] = None
         self._hooks: list[tuple[int, int, WriteHook]] = []
         self._hook_lo = ADDRESS_SPACE
@@ -1259,8 +1260,12 @@ class Esc:
         else:
             self._lrw_hull = None
         hull = self._lrw_hull
-        self._lrw_batch = None if hull is None or not self._lrw_supported else \
-            (hull[0], hull[1], self._lrw_reads, self._lrw_writes)
+        if hull is None or not self._lrw_supported:
+            self._lrw_batch = None
+        else:
+            reads, writes = self._lrw_reads, self._lrw_writes
+            pair = reads[0] + writes[0] if len(reads) == len(writes) == 1 and reads[0][3] and writes[0][3] else None
+            self._lrw_batch = (hull[0], hull[1], reads, writes, pair)
 
     def _route(self, lo: int, hi: int) -> _Route:
         """How physical bytes ``lo``..``hi`` are accessed (see :data:`_Route`)."""
@@ -1370,11 +1375,23 @@ def _execute_lrw(escs: Sequence[Esc], address: int, frame: bytearray, start: int
         if batch is None:
             wkc += esc.execute(_LRW, address & 0xFFFF, address, frame, start, length)
             continue
-        hull_lo, hull_hi, reads, writes = batch
+        hull_lo, hull_hi, reads, writes, pair = batch
         if address > hull_lo or hull_hi > end:
             wkc += esc.execute(_LRW, address & 0xFFFF, address, frame, start, length)
             continue
         # Esc._logical's way for an LRW covering every mapping, inline
+        if pair is not None:  # the usual process data: one input and one output SyncManager
+            read_lo, read_physical, read_count, read, write_lo, write_physical, write_count, write = pair
+            data = read(True, read_physical, read_physical + read_count)
+            if data is not None:
+                at = base + read_lo
+                frame[at:at + read_count] = data
+            at = base + write_lo
+            if write(True, write_physical, frame[at:at + write_count]):
+                wkc += 2 if data is None else 3
+            elif data is not None:
+                wkc += 1
+            continue
         read_hit = write_hit = False
         for lo, physical, count, read in reads:
             at = base + lo
