@@ -281,7 +281,8 @@ def latch_receive_times(bus: Bus, slaves: Sequence[Any]) -> dict[int, ReceiveTim
     (0x0900-0x090F and 0x0918 of each, in one exchange). ``slaves`` are
     :class:`~.slave_info.SlaveInfo`; returns {position: times} for those with DC."""
     dc_slaves = [s for s in slaves if s.dc_supported]
-    bus.write(Command.BWR, int(Register.DC_RECEIVE_TIME_PORT0), bytes(Register.DC_RECEIVE_TIME_PORT0.size))
+    # broadcast: the register is the address's high word (ADO), ADP counts the slaves
+    bus.write(Command.BWR, int(Register.DC_RECEIVE_TIME_PORT0) << 16, bytes(Register.DC_RECEIVE_TIME_PORT0.size))
     requests = []
     for slave in dc_slaves:
         requests.append(Request.read(Command.FPRD, station_address(slave.station_address, Register.DC_RECEIVE_TIME_PORT0),
@@ -367,26 +368,38 @@ def read_system_time_differences(bus: Bus, stations: Mapping[int, int]) -> dict[
 
 
 def static_drift_compensation(bus: Bus, reference_station: int, frames: int, *,
-                              check: Optional[Mapping[int, int]] = None, lock_window_ns: int = 100,
-                              on_frame: Optional[Callable[[], None]] = None) -> tuple[int, dict[int, int]]:
+                              check: Optional[Mapping[int, int]] = None, settle_ns: int = 3,
+                              on_frame: Optional[Callable[[], None]] = None,
+                              master_time: Optional[Callable[[], int]] = None) -> tuple[int, dict[int, int]]:
     """Send up to ``frames`` FRMWs of the reference's system time (one frame each).
+
+    With ``master_time`` (bus follows master) each frame first writes the master's time to
+    the reference (FPWR 0x0910), so the reference's loop settles on the master's clock before
+    cyclic operation: its rate changes afterwards would drag every follower with them.
 
     With ``check`` (position -> station of the slaves to watch), every
     500 frames the system time differences are read, and the compensation stops once every
-    one is within ``lock_window_ns`` after at least 1000 frames. ``on_frame`` is called
+    one is within ``settle_ns`` after at least 1000 frames. The frames come much faster
+    than cycles will, so a residual rate error shows here ``cycle / frame interval`` times
+    smaller than it will in cyclic operation: ``settle_ns`` is a few ns, not the lock
+    window (a real ESC's 10 ns granularity then simply runs all ``frames``). ``on_frame`` is called
     before each frame (a simulation advances its clock there). Returns the frames sent and
     the last differences read (empty without ``check``)."""
     request = Request.read(Command.FRMW, station_address(reference_station, Register.DC_SYSTEM_TIME), _U64.size)
+    write_at = station_address(reference_station, Register.DC_SYSTEM_TIME)
     differences: dict[int, int] = {}
     sent = 0
     while sent < frames:
         if on_frame is not None:
             on_frame()
-        bus.exchange([request])
+        if master_time is not None:
+            bus.exchange([Request(Command.FPWR, write_at, _U64.pack(master_time() & _U64_MASK)), request])
+        else:
+            bus.exchange([request])
         sent += 1
         if check and (sent % _DRIFT_CHECK_EVERY == 0 or sent == frames):
             differences = read_system_time_differences(bus, check)
-            if sent >= min(frames, _DRIFT_MIN_FRAMES) and all(abs(d) <= lock_window_ns for d in differences.values()):
+            if sent >= min(frames, _DRIFT_MIN_FRAMES) and all(abs(d) <= settle_ns for d in differences.values()):
                 break
     return sent, differences
 
@@ -453,14 +466,19 @@ class DcStartup:
 
 def configure_dc(bus: Bus, slaves: Sequence[Any], *, reference: Optional[object] = None,
                  time_source: Callable[[], int] = dc_time_ns, drift_frames: int = DEFAULT_DRIFT_FRAMES,
-                 lock_window_ns: int = 100, on_frame: Optional[Callable[[], None]] = None) -> DcStartup:
+                 settle_ns: int = 3, on_frame: Optional[Callable[[], None]] = None,
+                 mode: DcMode = DcMode.MASTER_FOLLOWS_BUS) -> DcStartup:
     """The DC start-up sequence (module docstring) on the scanned ``slaves``
     (:class:`~.slave_info.SlaveInfo`); run in PRE-OP, before SYNC0 is configured.
 
     :param reference: the configured reference clock (position or name), None: the first.
     :param time_source: the master's time base in ns (default: ns since 2000-01-01).
     :param drift_frames: at most this many static drift compensation frames (0: none).
+    :param settle_ns: the static drift compensation ends early once every |0x092C| is within
+        this (see :func:`static_drift_compensation`).
     :param on_frame: called before each static drift compensation frame.
+    :param mode: with bus follows master, the static drift compensation also steers the
+        reference clock to ``time_source``.
     :raises ConfigError: no DC slave, or an unusable configured reference.
     """
     chosen = choose_reference(slaves, reference)
@@ -476,7 +494,9 @@ def configure_dc(bus: Bus, slaves: Sequence[Any], *, reference: Optional[object]
     sent, differences = 0, {}
     if drift_frames > 0:
         sent, differences = static_drift_compensation(bus, chosen.station_address, drift_frames, check=stations,
-                                                      lock_window_ns=lock_window_ns, on_frame=on_frame)
+                                                      settle_ns=settle_ns, on_frame=on_frame,
+                                                      master_time=time_source if mode is DcMode.BUS_FOLLOWS_MASTER
+                                                      else None)
     entries = {node.position: entry_port(node) for node in nodes if node.times is not None}
     dc_slaves = tuple(
         DcSlave(s.position, s.station_address, s.name, entries[s.position], delays[s.position], offsets[s.position],
@@ -682,6 +702,31 @@ class DcController:
         self.time_to_lock_ns = None
         self._next_monitor = now_ns
 
+    def prepare(self, bus: Bus) -> int:
+        """Before cyclic operation (after :func:`configure_dc`, with SYNC0 not yet running or
+        at least before OP): in bus follows master, move every slave's system time by the
+        reference clock's distance from the master's time (all offsets by the same amount, in
+        one frame), so that the reference's loop starts near zero instead of pulling its
+        clock, and every follower with it, at its maximum rate. Returns the shift (0 in the
+        other mode)."""
+        if not self.writes_reference:
+            return 0
+        reference = self.startup.reference
+        before = self.time_source()
+        now = _U64.unpack(bus.read(Command.FPRD, station_address(reference.station_address, Register.DC_SYSTEM_TIME),
+                                   _U64.size, expected_wkc=1))[0]
+        master = (before + self.time_source()) // 2
+        mask = _U64_MASK if reference.dc_64bit else _U32_MASK
+        shift = (master - now) & mask
+        if shift > mask >> 1:
+            shift -= mask + 1
+        offsets = {s.position: s.offset_ns + shift for s in self.startup.slaves}
+        bus.exchange([Request(Command.FPWR, station_address(s.station_address, Register.DC_SYSTEM_TIME_OFFSET),
+                              _U64.pack(offsets[s.position] & (_U64_MASK if s.dc_64bit else _U32_MASK)), 1)
+                      for s in self.startup.slaves])
+        self.startup = _replace_offsets(self.startup, offsets)
+        return shift
+
     @property
     def writes_reference(self) -> bool:
         """True when the cyclic frame carries the master's time to the reference (bus
@@ -858,6 +903,14 @@ class DcController:
             "slaves": slaves,
             "events": list(self.events),
         }
+
+
+def _replace_offsets(startup: DcStartup, offsets: Mapping[int, int]) -> DcStartup:
+    import dataclasses
+
+    slaves = tuple(dataclasses.replace(s, offset_ns=offsets.get(s.position, s.offset_ns)) for s in startup.slaves)
+    reference = next(s for s in slaves if s.reference)
+    return dataclasses.replace(startup, slaves=slaves, reference=reference)
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,7 @@ def bring_up(chain: SlaveChain, *, period_ns: int, mode: DcMode = DcMode.MASTER_
         master.request_state("PREOP")
         slaves = list(master.slaves)
         startup = configure_dc(master.bus, slaves, time_source=time_source, drift_frames=drift_frames,
-                               on_frame=on_frame, lock_window_ns=_LOCK_WINDOW_NS)
+                               on_frame=on_frame, mode=mode)
         sync: list[SyncConfiguration] = []
         refusals: list[str] = []
         for slave in slaves:
@@ -172,6 +172,7 @@ def bring_up(chain: SlaveChain, *, period_ns: int, mode: DcMode = DcMode.MASTER_
         controller = DcController(startup, period_ns, mode=mode, sync=sync, time_source=time_source,
                                   host_clock=clock if clock is not None else time.monotonic_ns,
                                   lock_window_ns=_LOCK_WINDOW_NS)
+        controller.prepare(master.bus)
         exchange = CyclicExchange(master.bus, layout, dc_reference=startup.reference.station_address,
                                   dc_master_time=controller.master_time if controller.writes_reference else None)
     except BaseException:
