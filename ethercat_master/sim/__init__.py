@@ -16,7 +16,7 @@ Layers, bottom up::
     SimulatedSlave      an Esc with its EEPROM, mailbox, servers and device application, built
                         from a DeviceDescription by a DeviceModel (devices: EK1100, EL1008,
                         EL2008, EL3102, Cia402DriveModel)
-    SlaveChain          slaves wired by a Topology (ports, cables, delays), with DC clocks
+    SlaveChain          slaves wired by a Topology (ports, Cables, delays), with DC clocks
                         (DcUnit), processing whole frames; ChainServer serves it on a Link
     FaultPlan/FaultyWire, MailboxFaultPlan/MailboxFaults
                         seeded frame-level and mailbox-level fault injection
@@ -50,13 +50,13 @@ from .mailbox_faults import MailboxFaultPlan, MailboxFaults
 from .object_dictionary import ObjectDictionary
 from .slave import DeviceApplication, DeviceModel, SimulatedSlave, build_chain
 from .sync_manager import MailboxLayout, SyncManagerLayout
-from .topology import Topology
+from .topology import Cable, Topology
 
 __all__ = [
     "Esc", "EscType", "ALTransition", "MailboxLayout", "SyncManagerLayout", "Eeprom",
     "SlaveMailbox", "CoeServer", "ObjectDictionary", "FoEServer", "EoEEndpoint",
     "DeviceDescription", "DeviceModel", "DeviceApplication", "SimulatedSlave", "build_chain",
-    "SlaveChain", "ChainServer", "Topology", "DcUnit", "ClockSpec", "ManualTime",
+    "SlaveChain", "ChainServer", "Topology", "Cable", "DcUnit", "ClockSpec", "ManualTime",
     "FaultPlan", "FaultRate", "FaultyWire", "TopologyEvent", "MailboxFaultPlan", "MailboxFaults",
     "LoadedChain", "load_chain", "parse_chain_config",
 ]

@@ -37,10 +37,11 @@ __all__ = [
     "UPSTREAM_PORT",
     "DOWNSTREAM_PORTS",
     "PORTS_AFTER_PROCESSING",
+    "DEFAULT_CABLE_DELAY_NS",
     "DEFAULT_LINK_DELAY_NS",
     "DEFAULT_PROCESSING_DELAY_NS",
     "DEFAULT_FORWARDING_DELAY_NS",
-    "Link",
+    "Cable",
     "SlaveTiming",
     "Topology",
     "PortState",
@@ -59,7 +60,9 @@ DOWNSTREAM_PORTS = (1, 2, 3)
 PORTS_AFTER_PROCESSING = (3, 1, 2)
 
 #: One-way delay of a cable including both PHYs (a short 100BASE-TX hop).
-DEFAULT_LINK_DELAY_NS = 250
+DEFAULT_CABLE_DELAY_NS = 250
+#: The same under its former name (the delay of the physical link a cable makes).
+DEFAULT_LINK_DELAY_NS = DEFAULT_CABLE_DELAY_NS
 #: Port 0 reception to the next port's transmission through the EtherCAT Processing Unit.
 DEFAULT_PROCESSING_DELAY_NS = 320
 #: Reception at a port to the next port's transmission, not through the Processing Unit.
@@ -72,17 +75,22 @@ def _check_delay(name: str, value: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Link:
+class Cable:
     """A cable from ``port`` of slave ``parent`` (:data:`MASTER` for the master) to port 0 of
     slave ``child``, with its one-way delay in ns (the same in both directions)."""
 
     parent: int
     port: int
     child: int
-    delay_ns: int = DEFAULT_LINK_DELAY_NS
+    delay_ns: int = DEFAULT_CABLE_DELAY_NS
 
     def __post_init__(self) -> None:
         _check_delay("delay_ns", self.delay_ns)
+
+
+#: Former name of :class:`Cable` (it clashed with :class:`ethercat_master.transport.Link`);
+#: kept for callers outside the simulator until they move to ``Cable``.
+Link = Cable
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,29 +112,29 @@ class Topology:
 
     :param count: number of slaves (numbered 0 .. count-1; the numbers name slots in the wiring,
         not auto-increment positions).
-    :param links: one :class:`Link` for each slave 1 .. count-1, from a parent port 1-3 to the
+    :param cables: one :class:`Cable` for each slave 1 .. count-1, from a parent port 1-3 to the
         slave's port 0.
     :param master_delay_ns: one-way delay of the cable from the master to slave 0.
-    :raises ValueError: for a link that is not part of a tree rooted at slave 0, a port used
-        twice, or a slave without an upstream link.
+    :raises ValueError: for a cable that is not part of a tree rooted at slave 0, a port used
+        twice, or a slave without an upstream cable.
     """
 
-    def __init__(self, count: int, links: Iterable[Link] = (), *,
-                 master_delay_ns: int = DEFAULT_LINK_DELAY_NS) -> None:
+    def __init__(self, count: int, cables: Iterable[Cable] = (), *,
+                 master_delay_ns: int = DEFAULT_CABLE_DELAY_NS) -> None:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be a non-negative integer, got {count!r}")
-        upstream: dict[int, Link] = {}
+        upstream: dict[int, Cable] = {}
         if count:
-            upstream[0] = Link(MASTER, UPSTREAM_PORT, 0, master_delay_ns)
+            upstream[0] = Cable(MASTER, UPSTREAM_PORT, 0, master_delay_ns)
         children: list[dict[int, int]] = [{} for _ in range(count)]
-        for link in links:
-            self._check_link(link, count)
-            if link.child in upstream:
-                raise ValueError(f"slave {link.child} has two upstream links")
-            if link.port in children[link.parent]:
-                raise ValueError(f"port {link.port} of slave {link.parent} is cabled twice")
-            upstream[link.child] = link
-            children[link.parent][link.port] = link.child
+        for cable in cables:
+            self._check_cable(cable, count)
+            if cable.child in upstream:
+                raise ValueError(f"slave {cable.child} has two upstream links")
+            if cable.port in children[cable.parent]:
+                raise ValueError(f"port {cable.port} of slave {cable.parent} is cabled twice")
+            upstream[cable.child] = cable
+            children[cable.parent][cable.port] = cable.child
         missing = [slave for slave in range(count) if slave not in upstream]
         if missing:
             raise ValueError(f"slaves {missing} have no upstream link")
@@ -135,7 +143,7 @@ class Topology:
             node = slave
             while node != MASTER:
                 if node in seen:
-                    raise ValueError(f"the links around slave {slave} form a loop")
+                    raise ValueError(f"the cables around slave {slave} form a loop")
                 seen.add(node)
                 node = upstream[node].parent
         self._count = count
@@ -143,25 +151,25 @@ class Topology:
         self._children = tuple(dict(sorted(ports.items())) for ports in children)
 
     @staticmethod
-    def _check_link(link: Link, count: int) -> None:
-        if not 0 < link.child < count:
-            raise ValueError(f"link child {link.child} is outside 1..{count - 1}")
-        if not 0 <= link.parent < count:
-            raise ValueError(f"link parent {link.parent} is outside 0..{count - 1}")
-        if link.port not in DOWNSTREAM_PORTS:
-            raise ValueError(f"a child hangs from port 1, 2 or 3, not {link.port}")
+    def _check_cable(cable: Cable, count: int) -> None:
+        if not 0 < cable.child < count:
+            raise ValueError(f"cable child {cable.child} is outside 1..{count - 1}")
+        if not 0 <= cable.parent < count:
+            raise ValueError(f"cable parent {cable.parent} is outside 0..{count - 1}")
+        if cable.port not in DOWNSTREAM_PORTS:
+            raise ValueError(f"a child hangs from port 1, 2 or 3, not {cable.port}")
 
     @classmethod
-    def line(cls, count: int, *, delay_ns: int = DEFAULT_LINK_DELAY_NS) -> Topology:
+    def line(cls, count: int, *, delay_ns: int = DEFAULT_CABLE_DELAY_NS) -> Topology:
         """``count`` slaves in a line, each cabled from port 1 to the next one's port 0."""
-        return cls(count, (Link(i - 1, 1, i, delay_ns) for i in range(1, count)), master_delay_ns=delay_ns)
+        return cls(count, (Cable(i - 1, 1, i, delay_ns) for i in range(1, count)), master_delay_ns=delay_ns)
 
     @classmethod
     def from_connections(cls, count: int, connections: Iterable[tuple[int, int, int]], *,
-                         delay_ns: int = DEFAULT_LINK_DELAY_NS) -> Topology:
+                         delay_ns: int = DEFAULT_CABLE_DELAY_NS) -> Topology:
         """A tree from ``(parent, port, child)`` triples: port ``port`` of slave ``parent``
         connects to port 0 of slave ``child``; every cable has ``delay_ns``."""
-        return cls(count, (Link(parent, port, child, delay_ns) for parent, port, child in connections),
+        return cls(count, (Cable(parent, port, child, delay_ns) for parent, port, child in connections),
                    master_delay_ns=delay_ns)
 
     @property
@@ -173,10 +181,10 @@ class Topology:
         return self._count
 
     def __repr__(self) -> str:
-        wiring = ", ".join(f"{link.parent}.{link.port}->{link.child}" for link in self.links())
+        wiring = ", ".join(f"{cable.parent}.{cable.port}->{cable.child}" for cable in self.cables())
         return f"<Topology of {self._count} slaves{': ' + wiring if wiring else ''}>"
 
-    def upstream(self, slave: int) -> Link:
+    def upstream(self, slave: int) -> Cable:
         """The cable into port 0 of ``slave`` (for slave 0, the master's cable)."""
         try:
             return self._upstream[slave]
@@ -194,7 +202,7 @@ class Topology:
             return self.upstream(slave).parent
         return self._children[slave].get(port)
 
-    def links(self) -> tuple[Link, ...]:
+    def cables(self) -> tuple[Cable, ...]:
         """Every cable between two slaves, by child number (the master's cable not included)."""
         return tuple(self._upstream[child] for child in range(1, self._count))
 
@@ -279,13 +287,13 @@ def route(topology: Topology, timings: Sequence[SlaveTiming], port_state: Callab
         slave, cursor, index = entry
         if index == len(PORTS_AFTER_PROCESSING):  # out through port 0, back to the parent
             stack.pop()
-            link = topology.upstream(slave)
-            back = cursor + link.delay_ns
+            cable = topology.upstream(slave)
+            back = cursor + cable.delay_ns
             if not stack:
                 receptions.append(Reception(MASTER, UPSTREAM_PORT, back))
                 return FramePath(tuple(receptions), tuple(order), True)
-            receptions.append(Reception(link.parent, link.port, back))
-            stack[-1][1] = back + timings[link.parent].forwarding_delay_ns
+            receptions.append(Reception(cable.parent, cable.port, back))
+            stack[-1][1] = back + timings[cable.parent].forwarding_delay_ns
             continue
         entry[2] = index + 1
         port = PORTS_AFTER_PROCESSING[index]

@@ -26,7 +26,7 @@ from ethercat_master.sim import Esc
 from ethercat_master.sim.chain import SlaveChain
 from ethercat_master.sim.topology import (
     MASTER,
-    Link,
+    Cable,
     PortState,
     Reception,
     SlaveTiming,
@@ -78,18 +78,18 @@ def broadcast_wkc(chain: SlaveChain) -> int:
 # ------------------------------------------------------------------------ description
 def test_line_cables_port_1_to_port_0():
     topology = Topology.line(3, delay_ns=40)
-    assert [(l.parent, l.port, l.child, l.delay_ns) for l in topology.links()] == [(0, 1, 1, 40), (1, 1, 2, 40)]
-    assert topology.upstream(0) == Link(MASTER, 0, 0, 40)
+    assert [(l.parent, l.port, l.child, l.delay_ns) for l in topology.cables()] == [(0, 1, 1, 40), (1, 1, 2, 40)]
+    assert topology.upstream(0) == Cable(MASTER, 0, 0, 40)
     assert topology.neighbour(1, 0) == 0 and topology.neighbour(1, 1) == 2 and topology.neighbour(2, 1) is None
 
 
 @pytest.mark.parametrize("links, message", [
-    ([Link(0, 1, 1), Link(0, 1, 2)], "cabled twice"),
-    ([Link(0, 1, 1)], "no upstream link"),
-    ([Link(0, 1, 1), Link(2, 1, 2)], "loop"),
-    ([Link(0, 0, 1), Link(0, 1, 2)], "port 1, 2 or 3"),
-    ([Link(0, 1, 1), Link(1, 1, 1)], "two upstream links"),
-    ([Link(0, 1, 5)], "outside"),
+    ([Cable(0, 1, 1), Cable(0, 1, 2)], "cabled twice"),
+    ([Cable(0, 1, 1)], "no upstream link"),
+    ([Cable(0, 1, 1), Cable(2, 1, 2)], "loop"),
+    ([Cable(0, 0, 1), Cable(0, 1, 2)], "port 1, 2 or 3"),
+    ([Cable(0, 1, 1), Cable(1, 1, 1)], "two upstream links"),
+    ([Cable(0, 1, 5)], "outside"),
 ])
 def test_invalid_wiring_is_refused(links, message):
     with pytest.raises(ValueError, match=message):
@@ -110,7 +110,7 @@ def _all_open(topology: Topology):
 def test_route_times_through_a_coupler_with_terminals_and_a_second_coupler():
     # slave 0: coupler; port 3 -> terminal 1 (E-bus, 20 ns), port 1 -> coupler 2 (50 ns);
     # master cable 10 ns; processing 300 ns, forwarding 200 ns everywhere
-    topology = Topology(3, [Link(0, 3, 1, 20), Link(0, 1, 2, 50)], master_delay_ns=10)
+    topology = Topology(3, [Cable(0, 3, 1, 20), Cable(0, 1, 2, 50)], master_delay_ns=10)
     timing = SlaveTiming(processing_delay_ns=300, forwarding_delay_ns=200)
     path = route(topology, [timing] * 3, _all_open(topology), entry_linked=True)
     # 0.p0 at 10; out of port 3 at 310; 1.p0 at 330; 1 leaves at 630; 0.p3 at 650;
@@ -147,7 +147,7 @@ def trees(draw):
         port = draw(st.sampled_from(free[parent]))
         free[parent].remove(port)
         free[child] = [1, 2, 3]
-        links.append(Link(parent, port, child, draw(st.integers(0, 500))))
+        links.append(Cable(parent, port, child, draw(st.integers(0, 500))))
     return Topology(count, links)
 
 
@@ -169,7 +169,7 @@ def test_route_is_a_preorder_walk_with_every_cable_crossed_twice(topology):
     assert len(path.receptions) == 2 * topology.count  # each cable (master's included) both ways
     times = [r.time_ns for r in path.receptions]
     assert times == sorted(times)
-    cables = topology.upstream(0).delay_ns + sum(link.delay_ns for link in topology.links())
+    cables = topology.upstream(0).delay_ns + sum(link.delay_ns for link in topology.cables())
     ports_back = topology.count - 1  # receptions at ports 1-3, each followed by forwarding
     assert path.return_ns == 2 * cables + 300 * topology.count + 200 * ports_back
 
