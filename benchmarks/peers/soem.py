@@ -41,6 +41,10 @@ from common import (  # noqa: E402
 STATE_CHECK_US = 1000
 #: Microseconds to wait for SAFE-OP after ``config_map``.
 SAFEOP_TIMEOUT_US = 3_000_000
+#: Microseconds SOEM waits for a frame's reply (EC_TIMEOUTRET and EC_TIMEOUTSAFE; defaults 2 ms
+#: and 20 ms): as long as our master's bus timeout, because the simulator needs up to 400 ms for
+#: the broadcast resets of 64 slaves. Only an upper bound: nothing changes when replies come.
+FRAME_TIMEOUT_US = 1_000_000
 #: Cycles at most while waiting for OP.
 OP_CYCLES = 5000
 
@@ -49,6 +53,8 @@ class Session:
     """pysoem on the raw link, in PRE-OP after ``config_init`` (and OP after :meth:`to_op`)."""
 
     def __init__(self, interface: str) -> None:
+        pysoem.settings.timeouts.ret = FRAME_TIMEOUT_US
+        pysoem.settings.timeouts.safe = FRAME_TIMEOUT_US
         self.started = time.perf_counter()
         self.master = pysoem.Master()
         self.master.open(interface)
