@@ -178,6 +178,10 @@ _ECAT_WRITABLE: tuple[tuple[int, bytes], ...] = (
     (Register.WATCHDOG_DIVIDER, _FF2),
     (Register.WATCHDOG_TIME_PDI, _FF2),
     (Register.WATCHDOG_TIME_PROCESS_DATA, _FF2),
+    # Section II 2.17: digital I/O output data (bit-writable through logical addressing) and
+    # general purpose outputs are ECAT r/w (their usable size depends on the PDI; all here)
+    (Register.DIGITAL_IO_OUTPUT_DATA, b"\xff" * Register.DIGITAL_IO_OUTPUT_DATA.size),
+    (Register.GENERAL_PURPOSE_OUTPUTS, b"\xff" * Register.GENERAL_PURPOSE_OUTPUTS.size),
     (Register.USER_RAM, b"\xff" * Register.USER_RAM.size),
 )
 #: Plain storage registers of the distributed clocks (side effects belong to the DC layer).

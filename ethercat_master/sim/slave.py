@@ -475,8 +475,9 @@ class SimulatedSlave(Esc):
         self._channels = tuple(channels)
 
     def _open_register_outputs(self) -> None:
-        """Output SyncManagers on the digital output register (0x0F00): make the register
-        ECAT-writable (Section II: ECAT r/w) and notice the master's writes."""
+        """Output SyncManagers on the digital output register (0x0F00): notice the master's
+        writes. The ESC makes 0x0F00 ECAT-writable itself (Section II: ECAT r/w); the mask is
+        opened here too for a device that puts its outputs on another register area."""
         for index in self.description.process_data_sync_managers:
             spec = self.description.sync_managers[index]
             if spec.kind is SyncManagerType.PROCESS_DATA_OUT and spec.start < PROCESS_DATA_RAM_START:

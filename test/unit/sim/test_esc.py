@@ -124,6 +124,31 @@ def test_only_the_writable_bits_of_a_register_change():
     assert esc.pdi_read(fmmu_address(0), 16) == bytes((0xFF,) * 6 + (7, 7, 0xFF, 0xFF, 7, 3, 1, 0, 0, 0))
 
 
+@pytest.mark.parametrize("register", [Register.DIGITAL_IO_OUTPUT_DATA, Register.GENERAL_PURPOSE_OUTPUTS,
+                                      Register.USER_RAM])
+def test_output_registers_and_user_ram_are_writable_from_ethercat(register):
+    """Section II 2.17/2.18: ECAT r/w, whatever device layer sits on top."""
+    esc, chain = single()
+    data = bytes((0xA0 + i) & 0xFF for i in range(register.size))
+    (reply,) = run(chain, apwr(register, data))
+    assert reply.wkc == 1
+    assert esc.pdi_read(register, register.size) == data
+    assert run(chain, aprd(register, register.size))[0].data == data
+
+
+def test_digital_outputs_are_bit_writable_through_logical_addressing():
+    """Section II 2.17.1.1: 0x0F00 is bit-writable using logical addressing: a bit-wise FMMU
+    changes only its bits of the register."""
+    esc, chain = single()
+    run(chain, apwr(Register.DIGITAL_IO_OUTPUT_DATA, b"\x81\x00\x00\x00"))
+    configure_fmmu(chain, 0, FmmuEntry(logical_start=0x40, length=1, logical_start_bit=2, logical_stop_bit=5,
+                                       physical_start=Register.DIGITAL_IO_OUTPUT_DATA, physical_start_bit=2,
+                                       write=True, active=True))
+    (reply,) = run(chain, Datagram(Command.LWR, 0, 0x40, b"\xff"))
+    assert reply.wkc == 1
+    assert esc.pdi_read(Register.DIGITAL_IO_OUTPUT_DATA, 1) == b"\xbd"  # bits 2-5 set, 0 and 7 kept
+
+
 def test_fmmu_registers_exist_only_for_supported_fmmus():
     esc, chain = single(fmmu_count=2)
     entry = FmmuEntry(logical_start=0, length=1, physical_start=RAM, write=True, active=True)
