@@ -11,7 +11,10 @@ latched, delays and offsets written, the loop filters reset, SYNC0 activated wit
 ``--no-sync0`` leaves the cyclic unit off) and AL state OP. The cyclic frame is one LRW over
 the image plus one FRMW of the reference clock's system time (0x0910) from the first slave:
 expected working counters 3 per slave and 1 per slave. The ``no_sm`` variant maps the same
-FMMUs onto plain RAM without SyncManagers.
+FMMUs onto plain RAM without SyncManagers; the ``sm_general`` variant is ``sm`` with the chain's
+batched ways off (``SlaveChain.fast_paths = False``: every datagram through each slave's
+``Esc.execute``, the reference the batched ways are tested against), and ``speedup_p50`` is its
+p50 over the ``sm`` p50.
 
 Per frame the simulation time advances by 1 ms (the chain runs on a ``ManualTime``), the frame
 is copied from its template into a reused buffer, and only ``chain.process`` is timed with
@@ -159,9 +162,10 @@ def cyclic_frame(count: int) -> tuple[bytes, tuple[int, int]]:
     return Frame([lrw, frmw]).encode(), (3 * count, count)
 
 
-def build(count: int, *, sync_managers: bool, sync0: bool = True,
-          time_source=None) -> tuple[SlaveChain, bytes, tuple[int, int]]:
+def build(count: int, *, sync_managers: bool, sync0: bool = True, time_source=None,
+          fast_paths: bool = True) -> tuple[SlaveChain, bytes, tuple[int, int]]:
     chain = SlaveChain([Esc(name=f"slave{i}") for i in range(count)], time_source=time_source)
+    chain.fast_paths = fast_paths
     configure(chain, sync_managers=sync_managers, sync0=sync0)
     template, expected = cyclic_frame(count)
     return chain, template, expected
@@ -178,9 +182,11 @@ def _figures(samples_ns: list[int]) -> dict:
             "p99_us": round(float(np.percentile(a, 99)), 2), "mean_us": round(float(a.mean()), 2)}
 
 
-def bench_process(count: int, frames: int, *, sync_managers: bool, sync0: bool = True) -> dict:
+def bench_process(count: int, frames: int, *, sync_managers: bool, sync0: bool = True,
+                  fast_paths: bool = True) -> dict:
     clock = ManualTime(10**12)
-    chain, template, expected = build(count, sync_managers=sync_managers, sync0=sync0, time_source=clock)
+    chain, template, expected = build(count, sync_managers=sync_managers, sync0=sync0, time_source=clock,
+                                      fast_paths=fast_paths)
     buffer = bytearray(template)
     process, advance, timer = chain.process, clock.advance, time.perf_counter_ns
     samples = [0] * frames
@@ -256,10 +262,13 @@ def main(argv=None) -> None:
     }
     gc.collect()
     for count in counts:
-        result["process"][str(count)] = {
+        figures = {
             "sm": bench_process(count, args.frames, sync_managers=True, sync0=args.sync0),
             "no_sm": bench_process(count, args.frames, sync_managers=False, sync0=args.sync0),
+            "sm_general": bench_process(count, args.frames, sync_managers=True, sync0=args.sync0, fast_paths=False),
         }
+        figures["speedup_p50"] = round(figures["sm_general"]["p50_us"] / figures["sm"]["p50_us"], 2)
+        result["process"][str(count)] = figures
     for count in counts:
         result["end_to_end"][str(count)] = bench_end_to_end(count, e2e_frames, sync0=args.sync0)
     json.dump(result, sys.stdout, indent=1)
