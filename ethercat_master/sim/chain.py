@@ -47,6 +47,15 @@ frame that no fault hits goes through them without building anything per slave; 
 learn of it through their shared context and do their per-frame work only when a datagram
 touches their registers (see :class:`~ethercat_master.sim.dc.DcUnit`). Frames hit by a
 :class:`WireFault` take the general way, which stops at the reception the fault hits.
+
+Batched ways (``SlaveChain.fast_paths``, on by default): an LRW goes through all slaves in one
+loop that does, for each slave whose mappings it covers, what ``Esc._logical`` does for such an
+LRW (SyncManagers bind whole-buffer accessors for mappings of a whole buffered area); an FRMW
+of the system time 0x0910 stores the value in every slave whose write of it is plain (decided
+per ESC configuration epoch) and tells their DC units at once; the frame end runs inline. Every
+other slave, and every other datagram, goes through ``Esc.execute``. The results are those of
+the general way; ``test/unit/sim/test_fast_paths.py`` holds the two to identical replies and
+state, and ``benchmarks/bench_sim.py`` measures both.
 """
 
 from __future__ import annotations
