@@ -19,6 +19,7 @@ The simulator's CPU share during each run is recorded: near 1.0 means the simula
 master, set the pace. Writes ``OUT/results.json`` and PNG plots into ``OUT``.
 
     sudo python benchmarks/compare.py [--quick] [--out DIR] [--repeats N] [--sizes 1,4,16,64]
+                                      [--busy-poll-us N]
 
 Needs root (namespaces, raw sockets, SCHED_FIFO), ``ip``, ``chrt`` and pysoem.
 """
@@ -62,7 +63,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         chosen["sizes"] = [int(s) for s in args.sizes.split(",") if s]
     if args.repeats:
         chosen["repeats"] = args.repeats
-    chosen.update(priority=args.priority, spin_us=args.spin_us, cyclic_chain="io", sdo_chain="analog",
+    chosen.update(priority=args.priority, spin_us=args.spin_us, busy_poll_us=args.busy_poll_us, cyclic_chain="io", sdo_chain="analog",
                   quick=args.quick)
     return chosen
 
@@ -103,7 +104,7 @@ def run_cyclic(chosen: dict[str, Any]) -> dict[str, dict[str, list[dict]]]:
     runs: dict[str, dict[str, list[dict]]] = {}
     arguments = ["--task", "cyclic", "--periods-us", ",".join(map(str, chosen["periods_us"])),
                  "--cycles", str(chosen["cycles"]), "--warmup", str(chosen["warmup"]),
-                 "--spin-us", str(chosen["spin_us"])]
+                 "--spin-us", str(chosen["spin_us"]), "--busy-poll-us", str(chosen["busy_poll_us"])]
     for slaves in chosen["sizes"]:
         runs[str(slaves)] = {"ours": [], "soem": []}
         with Bench(chosen["cyclic_chain"], slaves, chosen["priority"]) as bench:
@@ -117,7 +118,8 @@ def run_cyclic(chosen: dict[str, Any]) -> dict[str, dict[str, list[dict]]]:
 def run_sdo(chosen: dict[str, Any]) -> dict[str, list[dict]]:
     """Every mailbox run, by master."""
     runs: dict[str, list[dict]] = {"ours": [], "soem": []}
-    arguments = ["--task", "sdo", "--sdo-seconds", str(chosen["sdo_seconds"])]
+    arguments = ["--task", "sdo", "--sdo-seconds", str(chosen["sdo_seconds"]),
+                 "--busy-poll-us", str(chosen["busy_poll_us"])]
     with Bench(chosen["sdo_chain"], chosen["sdo_slaves"], chosen["priority"]) as bench:
         for repeat in range(chosen["repeats"]):
             for master in _order(repeat):
@@ -151,6 +153,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--sizes", help="chain sizes for the cyclic figures, comma-separated")
     parser.add_argument("--priority", type=int, default=10, help="SCHED_FIFO priority of every process")
     parser.add_argument("--spin-us", type=int, default=100, help="busy-wait before each deadline, both masters")
+    parser.add_argument("--busy-poll-us", type=int, default=0,
+                        help="our master's raw link polls its socket this long before sleeping (default 0: "
+                             "as shipped; SOEM always polls)")
     parser.add_argument("--no-plots", action="store_true", help="write results.json only")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:

@@ -40,6 +40,8 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--cycles", type=int, default=5000, help="cycles recorded per period (cyclic)")
     parser.add_argument("--warmup", type=int, default=500, help="cycles before recording (cyclic)")
     parser.add_argument("--spin-us", type=int, default=100, help="busy-wait before each deadline")
+    parser.add_argument("--busy-poll-us", type=int, default=0,
+                        help="our master only: the raw link's busy_poll in microseconds (SOEM always polls)")
     parser.add_argument("--sdo-seconds", type=float, default=2.0, help="seconds per SDO case (sdo)")
     args = parser.parse_args(argv)
     args.periods_us = [int(p) for p in args.periods_us.split(",") if p]

@@ -86,9 +86,9 @@ class TimedExchange:
 class Session:
     """Our master on the raw link, brought up to PRE-OP (and on to OP by :meth:`to_op`)."""
 
-    def __init__(self, interface: str) -> None:
+    def __init__(self, interface: str, busy_poll: float) -> None:
         self.started = time.perf_counter()
-        self.master = Master(RawLink(interface), bus_timeout=BUS_TIMEOUT)
+        self.master = Master(RawLink(interface, busy_poll=busy_poll), bus_timeout=BUS_TIMEOUT)
         self.master.scan()
         self.master.request_state("PREOP")
         self.slaves = list(self.master.slaves)
@@ -152,7 +152,7 @@ def measure_window(session: Session, period_us: int, cycles: int, warmup: int, s
 def run_cyclic(args) -> dict[str, Any]:
     """The ``cyclic`` task (peers.cli)."""
     spin_ns = args.spin_us * NS_PER_US
-    session = Session(args.interface)
+    session = Session(args.interface, args.busy_poll_us / 1e6)
     try:
         startup = session.to_op(args.periods_us[0] * NS_PER_US, spin_ns)
         windows = []
@@ -193,7 +193,7 @@ def _parallel(transfers, seconds: float) -> tuple[int, int]:
 
 def run_sdo(args) -> dict[str, Any]:
     """The ``sdo`` task (peers.cli)."""
-    session = Session(args.interface)
+    session = Session(args.interface, args.busy_poll_us / 1e6)
     try:
         clients = [session.master.coe(s.position) for s in session.slaves if s.has_coe]
         cases = {}

@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,43 @@ def test_the_plots_are_pngs(results):
     assert sorted(data["plots"]) == sorted(PLOTS)
     for name in PLOTS:
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+# ------------------------------------------------------------ the raw link's busy polling
+def test_a_busy_polling_raw_link_receives_what_the_other_end_sends(wire):
+    from ethercat_master.transport.raw import RawLink
+
+    with wire.inside("a"):
+        a = RawLink(wire.interface["a"], busy_poll=0.05)
+    with wire.inside("b"):
+        b = RawLink(wire.interface["b"])
+    try:
+        payload = bytes([0x0E, 0x10]) + bytes(range(14))  # EtherCAT header (length 14) + data
+        b.send(payload)
+        assert a.recv(timeout=2.0) == payload
+        a.send(payload)  # its own frames are never received back
+        assert a.recv(timeout=0.01) is None
+    finally:
+        a.close()
+        b.close()
+
+
+def test_busy_polling_gives_up_at_the_deadline_and_then_sleeps_in_poll(wire):
+    from ethercat_master.transport.raw import RawLink
+
+    with pytest.raises(ValueError):
+        RawLink("lo", busy_poll=-1.0)
+    with wire.inside("a"):
+        a = RawLink(wire.interface["a"], busy_poll=0.001)
+    with wire.inside("b"):
+        b = RawLink(wire.interface["b"])
+    try:
+        assert a.recv(timeout=0.0) is None  # nothing sent: the spin ends at once
+        payload = bytes([0x0E, 0x10]) + bytes(14)
+        late = threading.Timer(0.05, b.send, args=(payload,))  # after the spin, during the poll
+        late.start()
+        assert a.recv(timeout=5.0) == payload
+        late.join()
+    finally:
+        a.close()
+        b.close()
