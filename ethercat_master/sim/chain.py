@@ -443,17 +443,19 @@ class SlaveChain:
             if wkc:
                 at = start + length
                 WKC.pack_into(frame, at, (WKC.unpack_from(frame, at)[0] + wkc) & 0xFFFF)
+        frame_number = context.frame
         for dc in plan.dcs:  # DcUnit.frame_done, skipped where it has nothing to do
-            if dc._latch or dc._received is not None:
-                if dc._frame != context.frame:  # left by a frame an exception ended: its arrival clears it
-                    dc._sync()
-                if dc._latch:
-                    dc.frame_done(tuple(None if t is None else start_ns + t for t in plan.port_times[dc]))
-                else:
-                    received = dc._received
-                    if received is not None:
-                        dc._compare(received)
-                        dc._received = None
+            received = dc._received
+            if received is None and not dc._latch:
+                continue
+            if dc._frame != frame_number:  # left by a frame an exception ended: its arrival clears it
+                dc._sync()
+                received = dc._received
+            if dc._latch:
+                dc.frame_done(tuple(None if t is None else start_ns + t for t in plan.port_times[dc]))
+            elif received is not None:
+                dc._compare(received)
+                dc._received = None
         if fast:
             _end_frame(escs)
         else:
