@@ -474,8 +474,8 @@ class SlaveChain:
         in the loop, without the ESC's general write path, and the DC units that took the same
         value are told at once (:meth:`DcUnit._system_times_written`; the slaves are
         independent, so telling them after the loop reached the next changes nothing); the
-        reference clock and any other slave go through :meth:`Esc.execute`. Whether a slave's write is plain is decided again
-        whenever its ESC's epoch changed."""
+        reference clock and any other slave go through :meth:`Esc.execute`. Whether a slave's
+        write is plain is decided again whenever its ESC's epoch changed."""
         checks = plan.system_time_checks.get(length)
         if checks is None:
             checks = plan.system_time_checks[length] = [[-1, False] for _ in plan.escs]

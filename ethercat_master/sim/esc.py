@@ -1256,10 +1256,12 @@ class Esc:
             self._lrw_hull = (min(m[0] for m in maps), max(m[1] for m in maps))
             # (logical start, physical start, count, the SyncManager's reader or writer or None)
             self._lrw_reads = tuple(
-                (lo, physical, count, None if route is None else route.ecat_reader(physical, physical + count))  # type: ignore[union-attr]
+                (lo, physical, count,
+                 None if route is None else route.ecat_reader(physical, physical + count))  # type: ignore[union-attr]
                 for lo, _, _, physical, count, _, route in self._read_maps if count > 0)
             self._lrw_writes = tuple(
-                (lo, physical, count, None if route is None else route.ecat_writer(physical, physical + count))  # type: ignore[union-attr]
+                (lo, physical, count,
+                 None if route is None else route.ecat_writer(physical, physical + count))  # type: ignore[union-attr]
                 for lo, _, _, physical, count, _, route in self._write_maps if count > 0)
         else:
             self._lrw_hull = None

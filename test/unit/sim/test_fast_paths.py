@@ -267,8 +267,8 @@ def test_fast_and_general_ways_give_identical_replies_and_state(scenario):
 # -------------------------------------------------------------------- the cyclic frame
 def cyclic_frame(setups: list[SlaveSetup]) -> bytes:
     _, _, size = layout(setups)
-    return Frame([image_datagram("lrw", 0, size),
-                  Datagram(Command.FRMW, 2, station_address(FIRST_STATION, Register.DC_SYSTEM_TIME), bytes(8))]).encode()
+    frmw = Datagram(Command.FRMW, 2, station_address(FIRST_STATION, Register.DC_SYSTEM_TIME), bytes(8))
+    return Frame([image_datagram("lrw", 0, size), frmw]).encode()
 
 
 BENCH = [SlaveSetup(4, 4, True, True, False, True, None)] * 16
