@@ -692,6 +692,8 @@ class DcController:
         self.samples = 0
         self.monitor_errors = 0
         self.events: list[dict[str, Any]] = []
+        #: Position -> new SYNC0 start time of the slaves the last :meth:`recover` re-armed.
+        self.rearmed: dict[int, int] = {}
         self._next_monitor: Optional[int] = None
 
     # ---------------------------------------------------------------- cyclic side
@@ -851,14 +853,23 @@ class DcController:
                 state: ALState = ALState.OP, start_delay_ns: int = DEFAULT_START_DELAY_NS,
                 request_state: bool = True) -> list[int]:
         """Re-synchronise slaves that lost synchronisation (default: :attr:`sync_lost`):
-        SYNC0 programmed again (a new start time aligned to the cycle), the error
-        acknowledged, ``state`` requested. Returns the positions handled."""
+        SYNC0 programmed again where it no longer runs (a new start time aligned to the cycle,
+        ``start_delay_ns`` ahead), the error acknowledged, ``state`` requested. A slave whose
+        SYNC0 was programmed again reports a sync loss until its first pulse: pass
+        ``request_state=False`` then and request ``state`` once the cycle has run past
+        :attr:`rearmed` (the new start times). Returns the positions handled."""
         targets = list(self.sync_lost if positions is None else positions)
+        self.rearmed = {}
         for position in targets:
             config = self.sync[position]
-            configure_sync(bus, config, sync0_cycle_ns=config.sync0_cycle_ns, sync0_shift_ns=config.sync0_shift_ns,
-                           sync1_cycle_ns=config.sync1_cycle_ns, assign_activate=config.assign_activate,
-                           start_delay_ns=start_delay_ns)
+            active = bus.read(Command.FPRD, station_address(config.station_address, Register.DC_ACTIVATION), 1,
+                              expected_wkc=1)[0]
+            if active & _SYNC_ACTIVATION_MASK != config.activation & _SYNC_ACTIVATION_MASK:
+                again = configure_sync(bus, config, sync0_cycle_ns=config.sync0_cycle_ns,
+                                       sync0_shift_ns=config.sync0_shift_ns, sync1_cycle_ns=config.sync1_cycle_ns,
+                                       assign_activate=config.assign_activate, start_delay_ns=start_delay_ns)
+                self.sync[position] = again
+                self.rearmed[position] = again.start_time
         if targets:
             slaves = [_Addressed(p, self._stations[p]) for p in targets]
             acknowledge_errors(bus, slaves)
@@ -868,7 +879,7 @@ class DcController:
                 status = self.slaves[position]
                 status.recoveries += 1
                 status.sync_lost = False
-                self._event(self.host_clock(), "recovered", status)
+                self._event(self.host_clock(), "recovered", status, sync0_rearmed=position in self.rearmed)
         return targets
 
     # -------------------------------------------------------------------- reports

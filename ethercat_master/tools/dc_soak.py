@@ -241,6 +241,12 @@ class VirtualCycle:
             if between is not None:
                 between(self.cycles)
 
+    def stall(self, ns: int) -> None:
+        """The master stops for ``ns`` (no frames); the cycles whose deadlines pass are
+        skipped, as the cycle thread skips them after an overrun."""
+        self.clock.advance(ns)
+        self.start_ns += (ns // self.period_ns) * self.period_ns
+
     def jitter_summary(self) -> dict[str, Any]:
         """Lateness of the frames (the master's cycle jitter), in ns."""
         values = np.asarray(self._lateness, dtype=np.int64)

@@ -19,6 +19,18 @@ detects (:attr:`Cia402Drive.sync_lost`) is reported by :meth:`Cia402DriveApplica
 as AL status code 0x002C (fatal sync error), which takes the slave from OP to SAFE-OP; the
 slave then keeps running the drive once per frame so its fault reaction completes. Leaving
 SAFE-OP/OP forgets the SYNC0 history (:meth:`Cia402Drive.reset_sync`).
+
+Missed outputs in DC mode (the SSC's SM event supervision, ``Sync0_Isr``/``PDI_Isr``): in OP,
+a SYNC0 cycle that finds no new outputs since the previous SYNC0 cycle (frames stopped or
+late) adds 3 to the SM event missed counter 0x1C32:0B (and 0x1C33:0B), new outputs take 1
+off; above :attr:`Cia402DriveApplication.sync_error_counter_limit` the drive reports AL status
+code 0x001A (synchronization error), sets 0x1C32:20/0x1C33:20 and the slave falls back to
+SAFE-OP. The limit is the SSC's Sync Error Counter Limit (0x10F1:02); 0 disables the reaction
+(SSC V5.13), and 0 is this model's default, so that peers driving the simulator from a
+non-real-time process (pysoem in the tests) are not thrown out of OP by a stalled host; set it
+to :data:`SYNC_ERROR_COUNTER_LIMIT` (the SSC's default, 4) for the real behaviour.
+Entering OP again starts the counter at 0. New outputs are seen as the firmware's write of
+the controlword (the first RxPDO entry) when it applies an output buffer.
 """
 
 from __future__ import annotations
@@ -47,11 +59,11 @@ from ..device import (
 )
 from ..esc import DEFAULT_FEATURES, EscType
 from ..foe_server import FoEFile
-from ..object_dictionary import ObjectDictionary, split_pdo_mapping_value
+from ..object_dictionary import ChangeSource, ObjectDictionary, ValueChange, split_pdo_mapping_value
 from ..slave import DeviceApplication, DeviceModel, SimulatedSlave
 from .cia402_drive import Cia402Drive, Cia402Object, CycleTrigger, DriveConfig, drive_objects
 
-__all__ = ["DRIVE_ORDER_CODE", "Cia402DriveModel", "Cia402DriveApplication"]
+__all__ = ["DRIVE_ORDER_CODE", "SYNC_ERROR_COUNTER_LIMIT", "Cia402DriveModel", "Cia402DriveApplication"]
 
 #: The simulated drive's type (SII string 1, the name SOEM shows).
 DRIVE_ORDER_CODE = "SimServo-402"
@@ -64,6 +76,13 @@ _MAILBOX_SIZE = 128
 _PDI_MICROCONTROLLER_WITH_DC = 0x0C08  # 16-bit async µC PDI; DC SYNC out and latch units on
 _SYNC0_ASSIGN_ACTIVATE = 0x0300
 _PROCESS_DATA_STATES = frozenset({ALState.SAFEOP, ALState.OP})
+#: The SSC's default Sync Error Counter Limit (0x10F1:02): above it, 0x001A.
+SYNC_ERROR_COUNTER_LIMIT = 4
+#: SM event missed counter (0x1C3x:0B) steps: a missed SM event adds 3, an SM event takes 1.
+_MISSED_STEP, _SEEN_STEP = 3, 1
+_SM_EVENT_MISSED_SUBINDEX = 0x0B
+_SYNC_ERROR_SUBINDEX = 0x20
+_SYNC_PARAMETERS = (0x1C32, 0x1C33)
 _STATUS_OBJECTS = {
     "statusword": Cia402Object.STATUSWORD,
     "controlword": Cia402Object.CONTROLWORD,
@@ -158,20 +177,66 @@ class Cia402DriveApplication(DeviceApplication):
         self._od = slave.od
         #: The CiA 402 drive.
         self.drive = Cia402Drive(slave.od, slave.coe.raise_emergency, config=config)
+        self._in_op = False
+        self._outputs_event = False
+        #: SM event missed counter (SSC scheme, see the module documentation).
+        self.sm_event_missed = 0
+        #: Above this the drive reports 0x001A; 0: no reaction (module documentation).
+        self.sync_error_counter_limit = 0
+        slave.od.subscribe(int(Cia402Object.CONTROLWORD), 0, self._outputs_written)
+
+    def _outputs_written(self, change: ValueChange) -> None:
+        if change.source is ChangeSource.LOCAL:
+            self._outputs_event = True
 
     def cycle(self, now_ns: int, trigger: CycleTrigger) -> None:
-        """One drive cycle."""
+        """One drive cycle; a SYNC0 cycle in OP also supervises the SM events."""
+        if trigger is CycleTrigger.SYNC0 and self._in_op:
+            if self._outputs_event:
+                self._set_missed(max(0, self.sm_event_missed - _SEEN_STEP))
+            else:
+                self._set_missed(self.sm_event_missed + _MISSED_STEP)
+            self._outputs_event = False
         self.drive.cycle(now_ns, trigger)
 
+    def _set_missed(self, value: int) -> None:
+        self.sm_event_missed = min(value, 0xFFFF)
+        for index in _SYNC_PARAMETERS:
+            if index in self._od:
+                self._od.set(index, _SM_EVENT_MISSED_SUBINDEX, self.sm_event_missed)
+
+    @property
+    def sync_error(self) -> bool:
+        """True while the SM event missed counter is above the limit (AL code 0x001A)."""
+        limit = self.sync_error_counter_limit
+        return bool(limit) and self.sm_event_missed > limit
+
     def supervise(self, now_ns: int) -> int:
-        """0x002C (fatal sync error) while the drive has lost SYNC0."""
+        """0x002C (fatal sync error) while the drive has lost SYNC0, 0x001A (synchronization
+        error) while too many SM events were missed, else 0."""
         self.drive.supervise(now_ns)
-        return ALStatusCode.FATAL_SYNC_ERROR if self.drive.sync_lost else ALStatusCode.NO_ERROR
+        if self.drive.sync_lost:
+            return ALStatusCode.FATAL_SYNC_ERROR
+        if self._in_op and self.sync_error:
+            for index in _SYNC_PARAMETERS:
+                if index in self._od:
+                    self._od.set(index, _SYNC_ERROR_SUBINDEX, True)
+            return ALStatusCode.SYNCHRONIZATION_ERROR
+        return ALStatusCode.NO_ERROR
 
     def state_entered(self, previous: ALState, state: ALState) -> None:
-        """SYNC0 stops on purpose outside SAFE-OP and OP."""
+        """SYNC0 stops on purpose outside SAFE-OP and OP; the SM event supervision runs in
+        OP and starts afresh when OP is entered."""
         if state not in _PROCESS_DATA_STATES:
             self.drive.reset_sync()
+        self._in_op = state is ALState.OP
+        if self._in_op:
+            self._outputs_event = False
+            self._set_missed(0)
+            if not self.drive.sync_lost:
+                for index in _SYNC_PARAMETERS:
+                    if index in self._od:
+                        self._od.set(index, _SYNC_ERROR_SUBINDEX, False)
 
     def status(self) -> dict[str, Any]:
         """Drive state, mode and the main objects."""

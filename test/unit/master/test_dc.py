@@ -34,6 +34,7 @@ from ethercat_master.protocol.datagram import Command, station_address
 from ethercat_master.protocol.registers import Register
 from ethercat_master.sim.chain_config import load_chain_config
 from ethercat_master.sim.dc import ClockSpec, ManualTime, SyncSignal
+from ethercat_master.sim.devices.drive import SYNC_ERROR_COUNTER_LIMIT
 from ethercat_master.sim.slave import build_chain
 from ethercat_master.sim.topology import MASTER, Link, PortState, SlaveTiming, Topology, route
 from ethercat_master.tools.dc_soak import VirtualCycle, bring_up, simulated_chain
@@ -300,6 +301,7 @@ def test_sync_loss_is_detected_reported_and_recovered(virtual):
     assert sim.chain[victim].application.drive.sync_lost or not sim.chain.dc(victim).cyclic_active
     # recovery: SYNC0 programmed again, the error acknowledged, OP requested
     assert controller.recover(sim.bus, request_state=False) == [victim]
+    assert list(controller.rearmed) == [victim]  # its SYNC0 was off: programmed again
     cycle.run(150)  # past the new start time (100 ms)
     request_states(sim.bus, [s for s in sim.master.slaves if s.position == victim], ALState.OP)
     cycle.run(30)
@@ -309,6 +311,34 @@ def test_sync_loss_is_detected_reported_and_recovered(virtual):
     assert not sim.chain[victim].application.drive.sync_lost
     assert controller.sync_lost == [] and controller.slaves[victim].recoveries == 1
     assert controller.snapshot()["sync_loss_events"] == 1
+
+
+def test_frames_stopping_is_a_sync_error_the_master_detects_and_recovers(virtual):
+    sim = virtual()
+    cycle = to_op(sim)
+    cycle.run(150)
+    drives = {p: sim.chain[p].application for p in DRIVES}
+    for application in drives.values():
+        application.sync_error_counter_limit = SYNC_ERROR_COUNTER_LIMIT
+    cycle.run(50)
+    assert all(a.sm_event_missed == 0 for a in drives.values())
+    controller = sim.controller
+    cycle.stall(20 * PERIOD)  # no frames for 20 ms; SYNC0 goes on
+    cycle.run(20)
+    assert sorted(controller.sync_lost) == list(DRIVES)
+    for position in DRIVES:
+        status = controller.slaves[position]
+        assert status.al_state == "SAFEOP" and status.al_status_code == 0x001A
+        od = sim.chain[position].od
+        assert od.get(0x1C32, 0x0B) > SYNC_ERROR_COUNTER_LIMIT and od.get(0x1C32, 0x20) is True
+    assert controller.recover(sim.bus) == list(DRIVES)
+    assert controller.rearmed == {}  # SYNC0 kept running: only acknowledged and back to OP
+    cycle.run(50)
+    blocks = read_states(sim.bus, [s for s in sim.master.slaves if s.position in DRIVES])
+    assert all(b.status.state is ALState.OP and not b.status.error for b in blocks)
+    assert all(a.sm_event_missed <= SYNC_ERROR_COUNTER_LIMIT for a in drives.values())
+    assert controller.sync_lost == []
+    assert sim.chain[DRIVES[0]].od.get(0x1C32, 0x20) is False
 
 
 def test_bus_follows_master_puts_the_masters_time_into_the_cyclic_frame(virtual):
