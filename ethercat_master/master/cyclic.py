@@ -650,7 +650,7 @@ def apply_realtime(options: RealtimeOptions) -> RealtimeReport:
     applied: list[str] = []
     failed: list[str] = []
 
-    def attempt(what: str, action: Callable[[], Optional[str]]) -> None:
+    def attempt(what: str, action: Callable[[], Optional[str]], hint: str = "") -> None:
         try:
             reason = action()
         except (OSError, AttributeError) as exc:
@@ -658,7 +658,7 @@ def apply_realtime(options: RealtimeOptions) -> RealtimeReport:
         if reason is None:
             applied.append(what)
         else:
-            failed.append(f"{what}: {reason}")
+            failed.append(f"{what}: {reason}{f' ({hint})' if hint else ''}")
 
     if options.timer_slack_ns is not None:
         attempt(f"timer slack {options.timer_slack_ns} ns",
@@ -666,18 +666,22 @@ def apply_realtime(options: RealtimeOptions) -> RealtimeReport:
     if options.priority is not None:
         priority = options.priority
         attempt(f"SCHED_FIFO priority {priority}",
-                lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority)))
+                lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority)),
+                "needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority (ulimit -r)")
     if options.cpus is not None:
         cpus = options.cpus
-        attempt(f"CPU affinity {sorted(cpus)}", lambda: os.sched_setaffinity(0, cpus))
+        attempt(f"CPU affinity {sorted(cpus)}", lambda: os.sched_setaffinity(0, cpus),
+                f"CPUs online: {sorted(os.sched_getaffinity(0))}")
     if options.lock_memory:
-        attempt("mlockall", lambda: _libc_call("mlockall", _MCL_CURRENT | _MCL_FUTURE))
+        attempt("mlockall", lambda: _libc_call("mlockall", _MCL_CURRENT | _MCL_FUTURE),
+                "needs CAP_IPC_LOCK or an RLIMIT_MEMLOCK above the process size (ulimit -l)")
     if options.switch_interval is not None:
         interval = options.switch_interval
         attempt(f"GIL switch interval {interval * 1e6:g} us", lambda: sys.setswitchinterval(interval))
     if options.rx_coalesce_usecs is not None and options.interface:
         interface, usecs = options.interface, options.rx_coalesce_usecs
-        attempt(f"rx interrupt coalescing {usecs} us on {interface}", lambda: set_rx_coalescing(interface, usecs))
+        attempt(f"rx interrupt coalescing {usecs} us on {interface}", lambda: set_rx_coalescing(interface, usecs),
+                "needs CAP_NET_ADMIN and a driver with interrupt coalescing (ethtool -c IF shows it)")
     notes = [f"kernel {'is' if kernel_realtime() else 'is not'} PREEMPT_RT"]
     if options.cpus is not None:
         outside = sorted(options.cpus - isolated_cpus())
