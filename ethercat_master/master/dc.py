@@ -139,6 +139,10 @@ _PROCESSING_ORDER = (0, 3, 1, 2)
 #: Static drift: how often the differences are read to stop early, and how many frames at least.
 _DRIFT_CHECK_EVERY = 500
 _DRIFT_MIN_FRAMES = 1_000
+#: The reference clock's drift is measured over baselines of at least this long.
+_DRIFT_BASELINE_NS = 1_000_000_000
+#: Monitoring needs this much of the cycle left (one frame's round trip with margin).
+_MONITOR_MIN_REMAINING_S = 0.0002
 #: 0x0981: SYNC0 and SYNC1 bits of the activation register.
 _SYNC_ACTIVATION_MASK = int(DcActivation.CYCLIC_OPERATION | DcActivation.SYNC0 | DcActivation.SYNC1)
 #: 0x1C32/0x1C33 sub-indices (ETG.1020): sync mode, cycle time.
@@ -768,20 +772,25 @@ class DcController:
         self.reference_samples += 1
         master_at_send = self.time_source() - (self.host_clock() - sent_ns)
         self.offset_ns = reference_time - master_at_send
-        last = self._last_sample
-        if last is not None and sent_ns - last[0] >= self.cycle_ns // 2:
-            host = sent_ns - last[0]
-            ppm = ((reference_time - last[1]) - host) / host * 1e6
-            if abs(ppm) < 10_000:  # a sample across a jump (offsets rewritten) says nothing
-                self.drift_ppm = ppm if self.drift_ppm is None else self.drift_ppm + (ppm - self.drift_ppm) / 256
-        self._last_sample = (sent_ns, reference_time)
+        anchor = self._last_sample
+        if anchor is None:
+            self._last_sample = (sent_ns, reference_time)
+        elif sent_ns - anchor[0] >= _DRIFT_BASELINE_NS:
+            # over a long baseline the host's send jitter matters little (1 ms in 1 s: 1000 ppm
+            # at worst, 100 us typical: 100 ppm; smoothed over successive baselines)
+            host = sent_ns - anchor[0]
+            ppm = ((reference_time - anchor[1]) - host) / host * 1e6
+            if abs(ppm) < 10_000:  # a baseline across a jump (offsets rewritten) says nothing
+                self.drift_ppm = ppm if self.drift_ppm is None else self.drift_ppm + (ppm - self.drift_ppm) / 8
+            self._last_sample = (sent_ns, reference_time)
 
     # ------------------------------------------------------------------ monitoring
     def idle_work(self, remaining: float, bus: Optional[Bus] = None) -> None:
         """``idle_work`` for the cycle thread: :meth:`monitor` when it is due and at least
-        1 ms is left (bound with ``functools.partial(controller.idle_work, bus=bus)``)."""
+        200 us are left (bound with ``functools.partial(controller.idle_work, bus=bus)``)."""
         now = self.host_clock()
-        if bus is None or self._next_monitor is None or now < self._next_monitor or remaining < 0.001:
+        if bus is None or self._next_monitor is None or now < self._next_monitor \
+                or remaining < _MONITOR_MIN_REMAINING_S:
             return
         self._next_monitor = now + self.monitor_interval_ns
         self.monitor(bus, now)

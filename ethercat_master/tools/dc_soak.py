@@ -414,7 +414,9 @@ def write_plot(result: SoakResult, path: str) -> None:
     lock = result.report.get("time_to_lock_s")
     if lock is not None:
         top.axvline(lock, color="k", linestyle="--", linewidth=0.8, label=f"lock at {lock:.3f} s")
-    top.set_ylim(-1000, 1000)
+    extent = max([abs(int(v.max())) for v in result.differences.values() if v.size]
+                 + [abs(int(v.min())) for v in result.differences.values() if v.size] + [10])
+    top.set_ylim(-1.1 * extent, 1.1 * extent)
     top.set_xlabel("time since cyclic start [s]")
     top.set_ylabel("system time difference 0x092C [ns]")
     top.set_title(f"DC soak: period {result.report['parameters']['period_ns'] / 1e6:g} ms, "
