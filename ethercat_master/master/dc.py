@@ -61,8 +61,8 @@ KPIs (:meth:`DcController.monitor`, :meth:`DcController.snapshot`)
 
 from __future__ import annotations
 
+import collections
 import enum
-import math
 import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_START_DELAY_NS",
     "SPEED_COUNTER_START_RESET",
     "SYNC_LOSS_CODES",
+    "TREND_WINDOWS",
     "SyncMode",
     "dc_time_ns",
     "ReceiveTimes",
@@ -139,6 +140,8 @@ _PROCESSING_ORDER = (0, 3, 1, 2)
 #: Static drift: how often the differences are read to stop early, and how many frames at least.
 _DRIFT_CHECK_EVERY = 500
 _DRIFT_MIN_FRAMES = 1_000
+#: Trend windows :meth:`DcController.snapshot` keeps (10 minutes at the default 10 s).
+TREND_WINDOWS = 60
 #: The reference clock's drift is measured over baselines of at least this long.
 _DRIFT_BASELINE_NS = 1_000_000_000
 #: Monitoring needs this much of the cycle left (one frame's round trip with margin).
@@ -645,13 +648,15 @@ class DcController:
         out-of-sync event.
     :param monitor_interval_ns: how often :meth:`idle_work` reads the differences.
     :param host_clock: the host clock the cycle's deadlines use (:meth:`idle_work`).
+    :param trend_window_ns: length of one trend window (:meth:`snapshot` keeps the last
+        :data:`TREND_WINDOWS`: the worst difference, samples and events of each).
     """
 
     def __init__(self, startup: DcStartup, cycle_ns: int, *, mode: DcMode = DcMode.MASTER_FOLLOWS_BUS,
                  sync: Sequence[SyncConfiguration] = (), send_phase_ns: Optional[int] = None,
                  time_source: Callable[[], int] = dc_time_ns, kp: float = 0.1, ki: float = 0.005,
                  lock_window_ns: int = 100, out_of_sync_ns: int = 1000, monitor_interval_ns: int = 10_000_000,
-                 host_clock: Callable[[], int] = time.monotonic_ns):
+                 host_clock: Callable[[], int] = time.monotonic_ns, trend_window_ns: int = 10_000_000_000):
         if cycle_ns <= 0:
             raise ValueError(f"cycle_ns must be positive, got {cycle_ns!r}")
         self.startup = startup
@@ -696,6 +701,8 @@ class DcController:
         self.samples = 0
         self.monitor_errors = 0
         self.events: list[dict[str, Any]] = []
+        self.trend_window_ns = trend_window_ns
+        self._trend: collections.deque[dict[str, Any]] = collections.deque(maxlen=TREND_WINDOWS)
         #: Position -> new SYNC0 start time of the slaves the last :meth:`recover` re-armed.
         self.rearmed: dict[int, int] = {}
         self._next_monitor: Optional[int] = None
@@ -804,6 +811,8 @@ class DcController:
             self.monitor_errors += 1
             return
         self.samples += 1
+        window = self._window(now_ns)
+        window["samples"] += 1
         all_in = True
         for n, status in enumerate(self.slaves.values()):
             diff_reply, al_reply = replies[2 * n], replies[2 * n + 1]
@@ -816,10 +825,12 @@ class DcController:
             if self.locked:
                 status.differences.record(magnitude)
                 status.max_abs_difference_ns = max(status.max_abs_difference_ns, magnitude)
+            window["max_abs_difference_ns"] = max(window["max_abs_difference_ns"], magnitude)
             inside = magnitude <= self.lock_window_ns
             if status.in_sync and magnitude > self.out_of_sync_ns:
                 status.in_sync = False
                 status.out_of_sync_events += 1
+                window["out_of_sync_events"] += 1
                 self._event(now_ns, "out_of_sync", status, difference_ns=difference)
             elif inside:
                 status.in_sync = True
@@ -834,6 +845,14 @@ class DcController:
             self.locked = False
             self.lock_losses += 1
 
+    def _window(self, now_ns: int) -> dict[str, Any]:
+        """The trend window ``now_ns`` falls into (a new one when it is past the last)."""
+        start = now_ns - (now_ns - (self.started_ns or 0)) % self.trend_window_ns
+        if not self._trend or self._trend[-1]["start_ns"] != start:
+            self._trend.append({"start_ns": start, "samples": 0, "max_abs_difference_ns": 0,
+                                "out_of_sync_events": 0, "sync_loss_events": 0})
+        return self._trend[-1]
+
     def _al_status(self, now_ns: int, status: SlaveDcStatus, block: AlStatusBlock) -> None:
         state = block.status.state
         status.al_state = state.name if isinstance(state, ALState) else str(state)
@@ -841,6 +860,7 @@ class DcController:
         lost = (status.position in self.sync and block.status.error and block.status_code in SYNC_LOSS_CODES)
         if lost and not status.sync_lost:
             status.sync_loss_events += 1
+            self._window(now_ns)["sync_loss_events"] += 1
             self._event(now_ns, "sync_lost", status, al_status_code=block.status_code,
                         al_status_text=al_status_text(block.status_code))
         status.sync_lost = lost
@@ -919,6 +939,8 @@ class DcController:
                                        "p99": self.phase_errors.percentile(99),
                                        "max": self.phase_errors.maximum},
                       "adjust_total_ns": self.adjust_total_ns},
+            "trend": {"window_ns": self.trend_window_ns,
+                      "windows": [dict(w, start_ns=w["start_ns"] - (self.started_ns or 0)) for w in self._trend]},
             "startup": self.startup.as_dict(),
             "slaves": slaves,
             "events": list(self.events),

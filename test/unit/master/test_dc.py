@@ -7,6 +7,7 @@ about bus time, never about the host's timing."""
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 from pathlib import Path
@@ -234,6 +235,10 @@ def test_clocks_drifting_100_ppm_lock_within_2_s_and_hold(virtual, mode):
     assert snapshot["locked"] and snapshot["out_of_sync_events"] == 0
     followers = [s for s in snapshot["slaves"] if s["position"] != 0]
     assert all(s["abs_difference_ns"]["max"] < 100 for s in followers), followers
+    windows = snapshot["trend"]["windows"]
+    assert sum(w["samples"] for w in windows) == snapshot["monitor"]["samples"] > 300
+    assert [w["start_ns"] for w in windows] == [n * snapshot["trend"]["window_ns"] for n in range(len(windows))]
+    json.dumps(snapshot)
     # the drifts were really there: each follower's loop corrects its clock's drift
     for n in range(1, 8):
         rate = sim.chain.dc(n).clock.rate
