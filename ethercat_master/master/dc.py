@@ -292,8 +292,8 @@ def latch_receive_times(bus: Bus, slaves: Sequence[Any]) -> dict[int, ReceiveTim
     bus.write(Command.BWR, int(Register.DC_RECEIVE_TIME_PORT0) << 16, bytes(Register.DC_RECEIVE_TIME_PORT0.size))
     requests = []
     for slave in dc_slaves:
-        requests.append(Request.read(Command.FPRD, station_address(slave.station_address, Register.DC_RECEIVE_TIME_PORT0),
-                                     _RECEIVE_TIMES.size, 1))
+        requests.append(Request.read(Command.FPRD, station_address(
+            slave.station_address, Register.DC_RECEIVE_TIME_PORT0), _RECEIVE_TIMES.size, 1))
         requests.append(Request.read(Command.FPRD, station_address(
             slave.station_address, Register.DC_RECEIVE_TIME_PROCESSING_UNIT), _U64.size, 1))
     replies = bus.exchange(requests)

@@ -66,7 +66,7 @@ def reports():
     require_root()
     require_tool("ip", "iproute2")
     try:
-        import pysoem  # noqa: F401
+        import pysoem  # noqa: F401  (skip without it)
     except ImportError:
         require(False, "pysoem is not installed")
     realtime = [require_tool("chrt", "util-linux"), "--fifo", str(REALTIME_PRIORITY)]

@@ -38,7 +38,7 @@ from ethercat_master.sim.dc import ClockSpec, ManualTime, SyncSignal
 from ethercat_master.sim.devices.drive import SYNC_ERROR_COUNTER_LIMIT
 from ethercat_master.sim.slave import build_chain
 from ethercat_master.sim.topology import MASTER, Link, PortState, SlaveTiming, Topology, route
-from ethercat_master.tools.dc_soak import VirtualCycle, bring_up, simulated_chain
+from ethercat_master.tools.dc_soak import VirtualCycle, bring_up
 
 ROOT = Path(__file__).resolve().parents[3]
 CHAIN = ROOT / "config" / "sim_chain.yaml"
@@ -191,7 +191,8 @@ def to_op(sim, jitter_ns=0, seed=3) -> VirtualCycle:
 
 
 def system_times(sim) -> list[int]:
-    replies = sim.bus.exchange([Request.read(Command.FPRD, station_address(s.station_address, Register.DC_SYSTEM_TIME), 8)
+    at = Register.DC_SYSTEM_TIME
+    replies = sim.bus.exchange([Request.read(Command.FPRD, station_address(s.station_address, at), 8)
                                 for s in sim.startup.slaves])
     return [U64.unpack(r.data)[0] for r in replies]
 
