@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 from ..config.network import DcMode
-from ..errors import ConfigError, SdoAbort, WorkingCounterError
+from ..errors import ConfigError, FrameTimeout, SdoAbort, WorkingCounterError
 from ..protocol.al_status import ALState, ALStatusCode, al_status_text
 from ..protocol.datagram import Command, station_address
 from ..protocol.registers import PORT_COUNT, AlStatusBlock, DcActivation, Register
@@ -806,8 +806,8 @@ class DcController:
         """Read every DC slave's system time difference and AL status in one frame at host
         time ``now_ns`` and update the KPIs and events."""
         try:
-            replies = bus.exchange(self._requests)
-        except WorkingCounterError:
+            replies = bus.exchange(self._requests, retries=0)
+        except (FrameTimeout, WorkingCounterError):  # a lost monitoring frame must not end the cycle
             self.monitor_errors += 1
             return
         self.samples += 1
