@@ -22,8 +22,9 @@ def test_sim_benchmark_prints_figures_per_slave_count_with_and_without_sync_mana
     assert set(result["process"]) == set(result["end_to_end"]) == {"1", "3"}
     for count in ("1", "3"):
         process = result["process"][count]
-        assert set(process) == {"sm", "no_sm", "sm_general", "speedup_p50"}
+        assert set(process) == {"sm", "no_sm", "sm_general", "speedup_p50", "speedup_min"}
         for figures in (process["sm"], process["no_sm"], process["sm_general"], result["end_to_end"][count]):
             assert set(figures) == FIGURES
             assert 0 < figures["min_us"] <= figures["p50_us"] <= figures["p99_us"]
         assert process["speedup_p50"] == round(process["sm_general"]["p50_us"] / process["sm"]["p50_us"], 2)
+        assert process["speedup_min"] == round(process["sm_general"]["min_us"] / process["sm"]["min_us"], 2)
