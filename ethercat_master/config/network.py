@@ -9,6 +9,7 @@ A YAML file (``config/network_template.yaml`` documents every key) becomes a fro
     interface: eth0                # eth0 | raw:eth0 | udp:HOST:PORT | sim:CHAIN.yaml
     cycle_period: 1ms              # "500us", "1ms", or seconds as a number
     allow_extra_slaves: false      # slaves on the bus that the list below does not name
+    process_data_watchdog: 100ms   # SM watchdog of every slave (0: off; a slave may override it)
     mailbox: {...}                 # MailboxSettings for every slave (a slave may override keys)
     dc: {enabled: true, reference_clock: coupler, mode: master_follows_bus}
     recovery: {...}                # RecoverySettings
@@ -58,6 +59,7 @@ __all__ = [
     "MIN_CYCLE_PERIOD_NS",
     "MAX_CYCLE_PERIOD_NS",
     "MAX_POSITION",
+    "MAX_WATCHDOG_NS",
     "ASSIGN_ACTIVATE_SYNC0",
     "ASSIGN_ACTIVATE_SYNC01",
     "RXPDO_INDICES",
@@ -105,6 +107,8 @@ _NS_PER_S = 1_000_000_000
 MIN_CYCLE_PERIOD_NS = 50 * _NS_PER_US
 #: Longest cycle period accepted (10 s).
 MAX_CYCLE_PERIOD_NS = 10 * _NS_PER_S
+#: Longest process data watchdog (register 0x0420: 16 bits of 100 us with the standard divider).
+MAX_WATCHDOG_NS = 0xFFFF * 100 * 1_000
 #: Highest auto-increment position (a bus holds at most 65535 slaves).
 MAX_POSITION = 0xFFFE
 #: Object indices of RxPDO mappings (ETG.1000.6 object dictionary areas).
@@ -419,6 +423,7 @@ class SlaveConfig:
 
     :ivar mailbox: its own mailbox policy; None: the network's.
     :ivar startup_sdos: the SDOs written in the file (:meth:`all_startup_sdos` adds the ESI's).
+    :ivar process_data_watchdog_ns: its own SM watchdog time (0: off); None: the network's.
     """
 
     name: str
@@ -431,6 +436,7 @@ class SlaveConfig:
     mailbox: Optional[MailboxSettings] = None
     dc: Optional[SlaveDc] = None
     drive: Optional[DriveSettings] = None
+    process_data_watchdog_ns: Optional[int] = None
 
     def describe(self) -> str:
         """``"axis1 (alias 0x0101)"`` or ``"coupler (position 0)"``."""
@@ -463,6 +469,8 @@ class NetworkConfig:
     :ivar allow_extra_slaves: slaves on the bus beyond the configured ones are accepted.
     :ivar file: the file it was read from (not compared).
     :ivar base_dir: the directory relative paths are resolved in (not compared).
+    :ivar process_data_watchdog_ns: the SM watchdog time the master writes to every slave
+        (0: off); None leaves each slave's power-on value (100 ms on Beckhoff ESCs).
     """
 
     interface: LinkSpec
@@ -474,6 +482,7 @@ class NetworkConfig:
     allow_extra_slaves: bool = False
     file: str = field(default="<string>", compare=False)
     base_dir: str = field(default=".", compare=False)
+    process_data_watchdog_ns: Optional[int] = None
 
     @property
     def cycle_period(self) -> float:
@@ -486,6 +495,11 @@ class NetworkConfig:
             if slave.name == name:
                 return slave
         raise KeyError(name)
+
+    def watchdog_for(self, slave: SlaveConfig) -> Optional[int]:
+        """The process data watchdog of ``slave`` in ns: its own, else the network's (None: leave it)."""
+        return self.process_data_watchdog_ns if slave.process_data_watchdog_ns is None \
+            else slave.process_data_watchdog_ns
 
     def mailbox_for(self, slave: SlaveConfig) -> MailboxSettings:
         """The mailbox policy of ``slave``: its own, else the network's."""
@@ -526,9 +540,15 @@ class _Parser:
                     item.mapping().fail("dc", "dc.enabled: true in the network's dc section (this slave uses DC)")
         recovery_value = top.take("recovery")
         recovery = RecoverySettings() if recovery_value is None else self.recovery(recovery_value)
+        watchdog = self.watchdog(top)
         top.finish()
         return NetworkConfig(interface, cycle, slaves, mailbox, dc, recovery,
-                             False if extra is None else extra.boolean(), root.file, str(self.base_dir))
+                             False if extra is None else extra.boolean(), root.file, str(self.base_dir), watchdog)
+
+    @staticmethod
+    def watchdog(settings: Mapping) -> Optional[int]:
+        value = settings.take("process_data_watchdog")
+        return None if value is None else value.duration_ns(0, MAX_WATCHDOG_NS)
 
     def link(self, value: Value) -> LinkSpec:
         text = value.string("the link: an interface name, udp:HOST:PORT or sim:PATH").strip()
@@ -575,8 +595,9 @@ class _Parser:
         dc = None if dc_value is None else self.slave_dc(dc_value, None if esi is None else esi.device)
         drive_value = settings.take("drive")
         drive = None if drive_value is None else self.drive(drive_value)
+        watchdog = self.watchdog(settings)
         settings.finish()
-        return SlaveConfig(name, identity, position, alias, esi, sdos, pdo, mailbox, dc, drive)
+        return SlaveConfig(name, identity, position, alias, esi, sdos, pdo, mailbox, dc, drive, watchdog)
 
     @staticmethod
     def check_slaves(slaves_value: Value, slaves: tuple[SlaveConfig, ...]) -> None:
@@ -1095,6 +1116,8 @@ def _slave_data(slave: SlaveConfig) -> dict[str, Any]:
         drive = slave.drive
         data["drive"] = {"joint": drive.joint, "unit": drive.unit.value, "counts_per_unit": drive.counts_per_unit,
                          "mode": drive.mode.value}
+    if slave.process_data_watchdog_ns is not None:
+        data["process_data_watchdog"] = format_duration_ns(slave.process_data_watchdog_ns)
     return data
 
 
@@ -1117,6 +1140,8 @@ def dump_network(config: NetworkConfig) -> str:
                      "on_failure": recovery.on_failure.value},
         "slaves": [_slave_data(slave) for slave in config.slaves],
     }
+    if config.process_data_watchdog_ns is not None:
+        data["process_data_watchdog"] = format_duration_ns(config.process_data_watchdog_ns)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
 
 

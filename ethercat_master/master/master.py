@@ -52,6 +52,7 @@ from ..protocol.al_status import ALState
 from ..protocol.datagram import Command, position_address, station_address
 from ..protocol.registers import (
     AlStatusBlock,
+    Register,
     SmActivate,
     SmControl,
     SyncManagerChannel,
@@ -97,6 +98,10 @@ _DEFAULT_SEND_CONTROL = 0x22
 _UPWARD = (ALState.PREOP, ALState.SAFEOP, ALState.OP)
 _LEVEL: dict[int, int] = {ALState.INIT: 0, ALState.PREOP: 1, ALState.SAFEOP: 2, ALState.OP: 3}
 _WORD_SIZE = 2
+#: Watchdog divider for 100 us per watchdog count: (2498 + 2) * 40 ns (ESC datasheet, 0x0400).
+_WATCHDOG_DIVIDER_100US = 2498
+_WATCHDOG_UNIT_NS = 100_000
+_U16_MAX = 0xFFFF
 #: SII words of the vendor ID and product code (ETG.1000.6 Table 16: words 0x0008-0x000B).
 _SII_VENDOR_WORD = 0x0008
 _SII_IDENTITY_WORDS = 4
@@ -451,7 +456,32 @@ class Master:
                 configs[position] = sm_configs
         self.configure_process_data(configs)
         self.network = network
+        self._write_watchdogs(list(self.assignment))
         return self.layout  # type: ignore[return-value]
+
+    def _write_watchdogs(self, positions: Sequence[int]) -> None:
+        """The process data watchdog the network file asks for, on ``positions`` (PRE-OP): the
+        standard divider (100 us per count) and the time; none written where the file is silent."""
+        if self.network is None:
+            return
+        requests, owners = [], []
+        for position in positions:
+            config = self.assignment.get(position)
+            watchdog = None if config is None else self.network.watchdog_for(config)
+            if watchdog is None:
+                continue
+            station = self.slave(position).station_address
+            counts = min(round(watchdog / _WATCHDOG_UNIT_NS), _U16_MAX)
+            requests += [Request(Command.FPWR, station_address(station, Register.WATCHDOG_DIVIDER),
+                                 _WATCHDOG_DIVIDER_100US.to_bytes(2, "little")),
+                         Request(Command.FPWR, station_address(station, Register.WATCHDOG_TIME_PROCESS_DATA),
+                                 counts.to_bytes(2, "little"))]
+            owners += [self.slave(position).describe()] * 2
+        if not requests:
+            return
+        for request, reply, owner in zip(requests, self.bus.exchange(requests), owners):
+            if reply.wkc != 1:
+                raise WorkingCounterError(f"{request.describe()} (watchdog of slave {owner})", 1, reply.wkc)
 
     def configure_process_data(self, configs: Optional[Mapping[int, Sequence[SyncManagerConfig]]] = None
                                ) -> ProcessDataLayout:
@@ -560,6 +590,10 @@ class Master:
         config = self.assignment.get(position)
         file = self.network.file if self.network is not None else "<network>"
         self.request_state(ALState.INIT, position, timeout=timeout)
+        if target in (ALState.INIT, ALState.BOOT):
+            if target is ALState.BOOT:
+                self.request_state(ALState.BOOT, position, timeout=timeout)
+            return
         self.request_state(ALState.PREOP, position, timeout=timeout)
         if config is not None and slave.has_coe:
             coe = self.coe(position)
@@ -568,6 +602,7 @@ class Master:
             sm_configs = sync_manager_configs(slave, config)
             if sm_configs:
                 write_pdo_configuration(slave, coe, sm_configs)
+        self._write_watchdogs([position])
         if target is ALState.PREOP:
             return
         if self.layout is not None:

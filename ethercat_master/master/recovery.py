@@ -135,6 +135,9 @@ class Supervisor:
         #: The state slaves are kept in: OP; SAFE-OP after the ``safe_op`` failure action took
         #: the bus there (the application may set it, e.g. while deactivated).
         self.target = ALState.OP
+        #: Per-slave states that override :attr:`target` (a user asked one slave for another
+        #: state): the supervisor keeps the slave there instead of taking it back to OP.
+        self.targets: dict[int, ALState] = {}
         self.checks = 0
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -207,14 +210,15 @@ class Supervisor:
             health.state = ALState(block.status.state).name if block.status.state in ALState._value2member_map_ \
                 else f"0x{int(block.status.state):X}"
             health.status_code = block.status_code
-            if block.status.state is self.target and not block.status.error:
+            wanted = self.targets.get(slave.position, self.target)
+            if block.status.state is wanted and not block.status.error:
                 health.condition = SlaveCondition.OPERATIONAL
                 health.attempts_in_a_row = 0
                 continue
             if health.condition is SlaveCondition.OPERATIONAL:
                 health.left_op += 1
                 health.condition = SlaveCondition.NOT_OPERATIONAL
-                if self.target is ALState.OP:
+                if wanted is ALState.OP:
                     events.append(self._event(EventKind.LEFT_OP, health, f"in {health.state}, AL status code "
                                                                          f"0x{block.status_code:04X}"))
             if self.settings.enabled and self._due(health):
@@ -226,8 +230,20 @@ class Supervisor:
             return False
         return time.monotonic() - health.last_attempt >= self.settings.retry_delay_ns / _NS_PER_S
 
+    def hold(self, state: ALState, position: Optional[int] = None) -> None:
+        """Keep one slave (or, with no position, every slave) in ``state`` from now on; a slave
+        asked for OP again follows the bus's target."""
+        if position is None:
+            self.target = state
+            self.targets.clear()
+        elif state is self.target:
+            self.targets.pop(position, None)
+        else:
+            self.targets[position] = state
+
     def _recover(self, position: int, health: SlaveHealth, *, lost: bool) -> list[RecoveryEvent]:
         master = self.master
+        wanted = self.targets.get(position, self.target)
         slave = master.slave(position)
         events: list[RecoveryEvent] = []
         if lost:
@@ -237,7 +253,7 @@ class Supervisor:
             events.append(self._event(EventKind.FOUND, health, found))
         health.last_attempt = time.monotonic()
         try:
-            master.reconfigure_slave(position, target=self.target)
+            master.reconfigure_slave(position, target=wanted)
         except EtherCATError as exc:
             health.failed_attempts += 1
             health.attempts_in_a_row += 1
@@ -253,10 +269,10 @@ class Supervisor:
                     master.stop()
             return events
         health.condition = SlaveCondition.OPERATIONAL
-        health.state = self.target.name
+        health.state = wanted.name
         health.recovered += 1
         health.attempts_in_a_row = 0
-        events.append(self._event(EventKind.RECOVERED, health, f"back in {self.target.name}"))
+        events.append(self._event(EventKind.RECOVERED, health, f"back in {wanted.name}"))
         return events
 
     def _readdress(self, position: int, station: int) -> Optional[str]:

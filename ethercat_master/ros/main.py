@@ -55,7 +55,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         overrides.append(Parameter("config_file", value=os.path.abspath(options.config)))
     if options.interface:
         overrides.append(Parameter("interface", value=options.interface))
-    node = EtherCATMasterNode(parameter_overrides=overrides)
+    from rclpy.exceptions import InvalidParameterValueException, ParameterException
+
+    try:
+        node = EtherCATMasterNode(parameter_overrides=overrides)
+    except (InvalidParameterValueException, ParameterException) as exc:
+        print(f"ethercat_master_node: {exc}", file=sys.stderr)
+        rclpy.shutdown()
+        return 2
     _route_logging(node.get_logger())
     executor = MultiThreadedExecutor(num_threads=options.threads)
     executor.add_node(node)

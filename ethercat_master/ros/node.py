@@ -26,6 +26,7 @@ publishing), the master's cycle thread (drives are stepped there), the superviso
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from typing import Any, Callable, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -68,6 +69,9 @@ __all__ = ["EtherCATMasterNode", "NODE_NAME"]
 
 NODE_NAME = "ethercat_master"
 _DEFAULT_DRIVE_TIMEOUT = 2.0
+#: Recovery events kept in EtherCATMasterNode.recovery_events.
+_KEPT_EVENTS = 100
+_MAX_PORT = 0xFFFF
 #: Ports of an ESC (DL status 0x0110 reports four).
 _PORTS = 4
 _MODES = {"csp": OperationMode.CSP, "csv": OperationMode.CSV, "cst": OperationMode.CST,
@@ -85,8 +89,8 @@ def link_spec(text: str) -> LinkSpec:
         return LinkSpec(LinkKind.SIM, rest)
     if sep and scheme == "udp":
         host, _, port = rest.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"interface {text!r}: expected udp:HOST:PORT")
+        if not host or not port.isdigit() or not 1 <= int(port) <= _MAX_PORT:
+            raise ValueError(f"interface {text!r}: expected udp:HOST:PORT with a port 1-{_MAX_PORT}")
         return LinkSpec(LinkKind.UDP, host, int(port))
     return LinkSpec(LinkKind.INTERFACE, rest if sep and scheme == "raw" else text)
 
@@ -103,8 +107,12 @@ class EtherCATMasterNode(LifecycleNode):
                       floating=(0.0, 1.0))
         self._declare("publish_rate", 100.0, "Hz of ~/inputs, ~/state and joint_states", floating=(1.0, 1000.0))
         self._declare("diagnostics_rate", 1.0, "Hz of /diagnostics and the slave checks", floating=(0.1, 10.0))
-        self._declare("frame_timeout", 0.05, "seconds the bus waits for a frame's reply", read_only=True,
+        self._declare("frame_timeout", 0.05, "seconds the bus waits for an acyclic frame's reply while cycling "
+                                             "(a lost one delays the next cycle by up to this)", read_only=True,
                       floating=(0.0005, 5.0))
+        self._declare("startup_frame_timeout", 0.5, "seconds the bus waits for a frame's reply during configure "
+                                                    "(scan, SII, start-up SDOs)", read_only=True,
+                      floating=(0.001, 10.0))
         self._declare("realtime_priority", 0, "SCHED_FIFO priority of the cycle thread; 0: normal scheduling",
                       read_only=True, integer=(0, 99))
         self._declare("enable_drives", True, "enable the CiA 402 drives on activate (holding their position)")
@@ -117,12 +125,17 @@ class EtherCATMasterNode(LifecycleNode):
         self._own_timers: list[Any] = []
         self._lifecycle = "unconfigured"
         self._last_error = ""
-        self._events: list[RecoveryEvent] = []
+        self._check_error = ""
+        #: The supervisor's latest findings (newest last), for the application to inspect.
+        self.recovery_events: deque[RecoveryEvent] = deque(maxlen=_KEPT_EVENTS)
         self._diagnostics = DiagnosticsBuilder()
         self._service_group = ReentrantCallbackGroup()
         self._publish_group = MutuallyExclusiveCallbackGroup()
         self._check_group = MutuallyExclusiveCallbackGroup()
         self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # /diagnostics lives as long as the node: an unconfigured node (a failed configure) says why
+        self._diagnostics_timer = self.create_timer(1.0 / self._param("diagnostics_rate"), self._check,
+                                                    callback_group=self._check_group)
         self.add_on_set_parameters_callback(self._on_parameters)
 
     # ----------------------------------------------------------------------- parameters
@@ -149,11 +162,13 @@ class EtherCATMasterNode(LifecycleNode):
 
     # ------------------------------------------------------------------------ lifecycle
     def on_configure(self, state: State) -> TransitionCallbackReturn:
+        self._lifecycle = "configuring"
         try:
             self._configure()
         except Exception as exc:  # noqa: BLE001 - any failure fails the transition, with its reason
             self._fail("configure", exc)
             self._teardown()
+            self._lifecycle = "unconfigured"
             return TransitionCallbackReturn.FAILURE
         self._lifecycle = "inactive"
         return TransitionCallbackReturn.SUCCESS
@@ -168,10 +183,11 @@ class EtherCATMasterNode(LifecycleNode):
         if self._param("cycle_period") > 0:
             network = dataclasses.replace(network, cycle_period_ns=round(self._param("cycle_period") * 1e9))
         self._link = NetworkLink(network)
-        self.master = Master(self._link.link, bus_timeout=self._param("frame_timeout"))
+        self.master = Master(self._link.link, bus_timeout=self._param("startup_frame_timeout"))
         self.get_logger().info(f"configuring {len(network.slaves)} slaves of {network.file} on "
                                f"{self._link.description}")
         self.master.configure(network)
+        self.master.bus.timeout = self._param("frame_timeout")
         self.network = network
         self.drives = Cia402Group.from_network(network, self.master.image, self.master.slaves, sdo=self.master.coe)
         self.master.cycle_hooks.append(self.drives.update)
@@ -222,6 +238,7 @@ class EtherCATMasterNode(LifecycleNode):
                 self._fail("going to SAFE-OP", exc)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._lifecycle = "cleaningup"
         self._teardown()
         self._lifecycle = "unconfigured"
         self.get_logger().info("unconfigured: slaves in INIT, link closed")
@@ -275,7 +292,7 @@ class EtherCATMasterNode(LifecycleNode):
         self.get_logger().error(self._last_error)
 
     def _on_recovery_event(self, event: RecoveryEvent) -> None:
-        self._events.append(event)  # the supervisor logs it (routed into the ROS log by main)
+        self.recovery_events.append(event)  # the supervisor logs it (routed into the ROS log by main)
 
     # ------------------------------------------------------------------------- entities
     def _make_entities(self) -> None:
@@ -308,8 +325,6 @@ class EtherCATMasterNode(LifecycleNode):
         service(DriveCommand, "~/drive_command", self._drive_command)
         self._own_timers.append(self.create_timer(1.0 / self._param("publish_rate"), self._publish,
                                               callback_group=self._publish_group))
-        self._own_timers.append(self.create_timer(1.0 / self._param("diagnostics_rate"), self._check,
-                                              callback_group=self._check_group))
 
     # ------------------------------------------------------------------------ publishing
     def _publish(self) -> None:
@@ -357,15 +372,18 @@ class EtherCATMasterNode(LifecycleNode):
 
     # ------------------------------------------------------------------ checks, diagnostics
     def _check(self) -> None:
-        master = self.master
         stamp = self.get_clock().now().to_msg()
-        if master is None:
+        if self._lifecycle not in ("inactive", "active"):  # nothing configured (or a transition runs)
             self._publish_diagnostics([], stamp)
+            return
+        master = self.master
+        if master is None:
             return
         try:
             slaves = self._slave_reports(master)
-        except EtherCATError as exc:
-            self._last_error = f"reading slave states: {exc}"
+            self._check_error = ""
+        except (EtherCATError, RuntimeError, LookupError) as exc:  # reported until a read succeeds again
+            self._check_error = f"reading slave states: {exc}"
             slaves = []
         self._publish_diagnostics(slaves, stamp)
         self._publish_emergencies(master, stamp)
@@ -414,7 +432,8 @@ class EtherCATMasterNode(LifecycleNode):
         master = self.master
         running = master is not None and master.cycle is not None and master.cycle.running
         report = MasterReport(self._link.description if self._link is not None else "(no link)", self._lifecycle,
-                              running, master.cycle.period if running else 0.0, error=self._last_error)
+                              running, master.cycle.period if running else 0.0,
+                              error=self._last_error or self._check_error)
         if master is not None and master.exchange is not None:
             report.statistics = master.exchange.statistics().as_dict()
             wkcs = master.exchange.working_counters
@@ -560,8 +579,8 @@ class EtherCATMasterNode(LifecycleNode):
             state = request.state.strip().upper().replace("-", "")
             if state not in ALState.__members__:
                 raise ValueError(f"unknown AL state {request.state!r}: INIT, PREOP, BOOT, SAFEOP or OP")
-            if self.supervisor is not None and position is None:
-                self.supervisor.target = ALState[state] if state in ("OP", "SAFEOP") else self.supervisor.target
+            if self.supervisor is not None:  # keep it there instead of "recovering" it to OP
+                self.supervisor.hold(ALState[state], position)
             master.request_state(state, position)
             response.success = True
             response.message = f"{'all slaves' if position is None else f'slave {position}'} in {state}"

@@ -234,7 +234,10 @@ def scenario():
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             client = wire.run("a", [sys.executable, "-c", CLIENT, str(control), JOINT, str(MOVE), str(UNPLUGGED)],
                               env=env, timeout=400)
-            assert client.returncode == 0, client.stderr[-6000:]
+            if client.returncode != 0:
+                node.send_signal(signal.SIGINT)
+                node_log = "".join(node.communicate(timeout=30))
+                pytest.fail(f"client failed:\n{client.stderr[-4000:]}\nnode log:\n{node_log[-4000:]}")
             report = json.loads(client.stdout.strip().splitlines()[-1])
             node.send_signal(signal.SIGINT)
             try:

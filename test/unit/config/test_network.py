@@ -685,3 +685,24 @@ def test_two_entries_for_one_slave_conflict_and_serials_are_checked():
     bus = _bus()
     bus[3] = FoundSlave(3, 0x0101, 0, 0x402, 1, 999)
     assert [m.kind for m in check_bus(_expected(), bus)] == [MismatchKind.WRONG_IDENTITY]
+
+
+# ------------------------------------------------------------------ process data watchdog
+def test_process_data_watchdog_for_the_network_and_one_slave():
+    text = ("process_data_watchdog: 250ms\n" + HEAD + COUPLER
+            + "  - name: io\n    position: 1\n    identity: {vendor_id: 0x2, product_code: 0x03F03052}\n"
+              "    process_data_watchdog: 0\n")
+    network = parse(text)
+    assert network.process_data_watchdog_ns == 250_000_000
+    coupler, io = network.slaves
+    assert network.watchdog_for(coupler) == 250_000_000
+    assert network.watchdog_for(io) == 0  # off for this slave
+    assert parse_network(dump_network(network), FILE) == network
+    assert parse(HEAD + COUPLER).watchdog_for(coupler) is None  # silent file: the ESC keeps its own
+
+
+def test_a_process_data_watchdog_beyond_the_register_is_refused():
+    text = "process_data_watchdog: 7s\n" + HEAD + COUPLER
+    problem = error(text)
+    assert problem.field == "process_data_watchdog" and problem.line == 1
+    assert "<= 6553500us" in problem.expected and "7s" in problem.expected

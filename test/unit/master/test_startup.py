@@ -142,3 +142,18 @@ def test_mailbox_policy_follows_the_settings(network):
     assert policy.reply_timeout == pytest.approx(0.25)
     assert policy.backoff.attempts == 3 and policy.backoff.initial_delay == pytest.approx(200e-6)
     assert policy.emergency_capacity == 64
+
+
+def test_the_process_data_watchdog_of_the_file_is_written_in_preop(bus, network):
+    opened, master = bus
+    axis1 = network.slave("axis1")
+    network = dataclasses.replace(network, process_data_watchdog_ns=1_000_000_000,
+                                  slaves=tuple(dataclasses.replace(s, process_data_watchdog_ns=0) if s is axis1 else s
+                                               for s in network.slaves))
+    master.configure(network)
+    def watchdog(position: int) -> tuple[int, int]:
+        divider = master.read_register(0x0400, 2, position=position)
+        time_ = master.read_register(0x0420, 2, position=position)
+        return int.from_bytes(divider, "little"), int.from_bytes(time_, "little")
+    assert watchdog(2) == (2498, 10_000)  # 1 s in 100 us counts
+    assert watchdog(4) == (2498, 0)       # axis1: off
