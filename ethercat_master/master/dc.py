@@ -144,6 +144,8 @@ _DRIFT_MIN_FRAMES = 1_000
 TREND_WINDOWS = 60
 #: The reference clock's drift is measured over baselines of at least this long.
 _DRIFT_BASELINE_NS = 1_000_000_000
+#: ... and of at least this many samples (a loaded host loses frames).
+_DRIFT_WINDOW_SAMPLES = 100
 #: Monitoring needs this much of the cycle left (one frame's round trip with margin).
 _MONITOR_MIN_REMAINING_S = 0.0002
 #: 0x0981: SYNC0 and SYNC1 bits of the activation register.
@@ -689,6 +691,7 @@ class DcController:
         self.adjust_total_ns = 0
         # drift and offset of the reference against the host
         self._last_sample: Optional[tuple[int, int]] = None
+        self._drift_window: Optional[list[int]] = None
         self.drift_ppm: Optional[float] = None
         self.offset_ns: Optional[int] = None
         self.reference_samples = 0
@@ -779,17 +782,27 @@ class DcController:
         self.reference_samples += 1
         master_at_send = self.time_source() - (self.host_clock() - sent_ns)
         self.offset_ns = reference_time - master_at_send
-        anchor = self._last_sample
-        if anchor is None:
-            self._last_sample = (sent_ns, reference_time)
-        elif sent_ns - anchor[0] >= _DRIFT_BASELINE_NS:
-            # over a long baseline the host's send jitter matters little (1 ms in 1 s: 1000 ppm
-            # at worst, 100 us typical: 100 ppm; smoothed over successive baselines)
-            host = sent_ns - anchor[0]
-            ppm = ((reference_time - anchor[1]) - host) / host * 1e6
+        # Drift: the frame reaches the reference some latency after ``sent_ns``; that latency
+        # varies with the host's load, but its smallest value in a window hardly does. So the
+        # lower envelope of (reference time - send time) is taken per window of at least 1 s,
+        # and the drift is the slope between the minima of successive windows (smoothed).
+        lead = reference_time - sent_ns
+        window = self._drift_window
+        if window is None:
+            self._drift_window = [sent_ns, lead, sent_ns, 1]  # start, min lead, its send time, samples
+            return
+        if lead < window[1]:
+            window[1], window[2] = lead, sent_ns
+        window[3] += 1
+        if sent_ns - window[0] < _DRIFT_BASELINE_NS or window[3] < _DRIFT_WINDOW_SAMPLES:
+            return
+        previous = self._last_sample
+        if previous is not None and window[2] > previous[0]:
+            ppm = (window[1] - previous[1]) / (window[2] - previous[0]) * 1e6
             if abs(ppm) < 10_000:  # a baseline across a jump (offsets rewritten) says nothing
-                self.drift_ppm = ppm if self.drift_ppm is None else self.drift_ppm + (ppm - self.drift_ppm) / 8
-            self._last_sample = (sent_ns, reference_time)
+                self.drift_ppm = ppm if self.drift_ppm is None else self.drift_ppm + (ppm - self.drift_ppm) / 4
+        self._last_sample = (window[2], window[1])
+        self._drift_window = [sent_ns, lead, sent_ns, 1]
 
     # ------------------------------------------------------------------ monitoring
     def idle_work(self, remaining: float, bus: Optional[Bus] = None) -> None:
