@@ -16,7 +16,8 @@ ones), all three under the same ``chrt --fifo`` priority. Figures (``benchmarks/
 5. ROS node: a hook only (``ros_node`` in the JSON) until the node exists.
 
 The simulator's CPU share during each run is recorded: near 1.0 means the simulator, not the
-master, set the pace. Writes ``OUT/results.json`` and PNG plots into ``OUT``.
+master, set the pace. Writes ``OUT/results.json``, ``OUT/summary.md`` (the tables of
+``docs/benchmarks.md``) and PNG plots into ``OUT``.
 
     sudo python benchmarks/compare.py [--quick] [--out DIR] [--repeats N] [--sizes 1,4,16,64]
                                       [--busy-poll-us N]
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from peers import aggregate, plots  # noqa: E402
+from peers import aggregate, plots, report  # noqa: E402
 from peers.cli import sustained  # noqa: E402
 from peers.runner import Bench  # noqa: E402
 
@@ -181,6 +182,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.no_plots:
         result["plots"] = [p.name for p in plots.plot_all(result["figures"], args.out)]
     (args.out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (args.out / "summary.md").write_text(report.render(result), encoding="utf-8")
     for goal in result["figures"]["goals"]:
         state = "met" if goal["met"] else ("MISSED" if goal["met"] is not None else "n/a")
         print(f"{goal['name']}: ratio {goal['ratio']} ({goal['rule']} {goal['limit']}) {state}")

@@ -38,6 +38,8 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--periods-us", default="1000",
                         help="cycle periods to measure, comma-separated, in order (cyclic)")
     parser.add_argument("--cycles", type=int, default=5000, help="cycles recorded per period (cyclic)")
+    parser.add_argument("--window-seconds", type=float, default=5.0,
+                        help="a window records fewer than --cycles when they would take longer (cyclic)")
     parser.add_argument("--warmup", type=int, default=500, help="cycles before recording (cyclic)")
     parser.add_argument("--spin-us", type=int, default=100, help="busy-wait before each deadline")
     parser.add_argument("--busy-poll-us", type=int, default=0,
@@ -46,6 +48,12 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.periods_us = [int(p) for p in args.periods_us.split(",") if p]
     return args
+
+
+def window_cycles(args: argparse.Namespace, period_us: int) -> int:
+    """Cycles recorded at ``period_us``: ``--cycles``, fewer when they would take longer than
+    ``--window-seconds`` (the long periods tried when the first is not sustained)."""
+    return max(1, min(args.cycles, int(args.window_seconds * 1e6 / period_us)))
 
 
 def sustained(window: dict) -> bool:

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 
-from cli import parse, plan  # noqa: E402
+from cli import parse, plan, window_cycles  # noqa: E402
 from common import (  # noqa: E402
     EXPEDITED_OBJECT,
     NS_PER_S,
@@ -157,7 +157,8 @@ def run_cyclic(args) -> dict[str, Any]:
         startup = session.to_op(args.periods_us[0] * NS_PER_US, spin_ns)
         windows = []
         for period_us in plan(args.periods_us, windows):
-            windows.append(measure_window(session, period_us, args.cycles, args.warmup, spin_ns))
+            cycles = window_cycles(args, period_us)
+            windows.append(measure_window(session, period_us, cycles, args.warmup, spin_ns))
         return {"slaves": len(session.slaves), "startup_s": round(startup, 4),
                 "preop_s": round(session.preop_s, 4), "windows": windows, "memory": memory()}
     finally:

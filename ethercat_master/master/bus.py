@@ -13,13 +13,24 @@ whose writes are not, handles its own repetition with the mailbox repeat protoco
 
 One frame is in flight at a time: the bus holds a lock from send to reply, so the cycle
 thread and acyclic users may share it.
+
+Shared frames: exchanges that fit one frame and are made by several threads at once travel
+together. A thread queues its datagrams and takes the frame lock; whoever holds the lock sends
+one frame with the oldest queued exchange and every later one with the same number of attempts
+that still fits, and hands each its own replies (or its own :class:`FrameTimeout`). The
+matching is unchanged (the reply frame must carry back every datagram of the frame), and so
+is each exchange's view: its replies in order, its working counters checked. Many mailbox
+engines polled from their own threads thus share frames instead of queueing for one frame
+each, which matters when every frame costs the slaves' side (or the wire) more than a
+datagram does.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
 from ..errors import FrameTimeout, ProtocolError, WorkingCounterError
@@ -78,6 +89,18 @@ class BusCounters:
     round_trip_ns_max: int = 0
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """One exchange of one frame's worth, queued to share a frame (module docstring)."""
+
+    requests: list[Request]
+    attempts: int
+    size: int
+    replies: Optional[list[Datagram]] = None
+    error: Optional[Exception] = None
+    done: bool = field(default=False)
+
+
 class Bus:
     """Acyclic datagram exchange over a :class:`~ethercat_master.transport.Link`.
 
@@ -94,6 +117,8 @@ class Bus:
         self.counters = BusCounters()
         self._lock = threading.Lock()
         self._next_index = 0
+        self._queue_lock = threading.Lock()
+        self._waiting: collections.deque[_Waiter] = collections.deque()
 
     @property
     def lock(self) -> threading.Lock:
@@ -116,9 +141,14 @@ class Bus:
         attempts = (self.retries if retries is None else retries) + 1
         if attempts < 1:
             raise ValueError(f"retries must be non-negative, got {retries!r}")
-        replies: list[Datagram] = []
-        for batch in self._frames(requests):
-            replies.extend(self._exchange_frame(batch, attempts))
+        batches = self._frames(requests)
+        if len(batches) == 1:
+            replies = self._shared(batches[0], attempts)
+        else:
+            replies = []
+            for batch in batches:
+                with self._lock:
+                    replies.extend(self._exchange_frame(batch, attempts))
         for request, reply in zip(requests, replies):
             if request.expected_wkc is not None and reply.wkc != request.expected_wkc:
                 self.counters.wkc_mismatches += 1
@@ -153,25 +183,75 @@ class Bus:
             size += need
         return batches
 
+    def _shared(self, batch: list[Request], attempts: int) -> list[Datagram]:
+        """Exchange one frame's worth, sharing the frame with concurrent exchanges."""
+        waiter = _Waiter(batch, attempts, sum(DATAGRAM_OVERHEAD + len(r.data) for r in batch))
+        with self._queue_lock:
+            self._waiting.append(waiter)
+        while not waiter.done:
+            with self._lock:
+                if not waiter.done:
+                    self._serve(self._take_group())
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.replies is not None
+        return waiter.replies
+
+    def _take_group(self) -> list[_Waiter]:
+        """The oldest queued exchange and the later ones with its attempts that fit its frame."""
+        with self._queue_lock:
+            first = self._waiting.popleft()
+            group, size, kept = [first], first.size, collections.deque()
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if waiter.attempts == first.attempts and size + waiter.size <= MAX_DATAGRAMS_BYTES:
+                    group.append(waiter)
+                    size += waiter.size
+                else:
+                    kept.append(waiter)
+            self._waiting = kept
+        return group
+
+    def _serve(self, group: list[_Waiter]) -> None:
+        """Send one frame for ``group`` (frame lock held) and hand each waiter its result."""
+        requests = [request for waiter in group for request in waiter.requests]
+        try:
+            replies = self._exchange_frame(requests, group[0].attempts)
+        except FrameTimeout as timeout:
+            for waiter in group:
+                waiter.error = FrameTimeout(timeout.what, timeout.timeout)
+                waiter.done = True
+            return
+        except Exception as failure:  # a link error: every exchange of the frame meets it
+            for waiter in group:
+                waiter.error = failure
+                waiter.done = True
+            return
+        at = 0
+        for waiter in group:
+            waiter.replies = replies[at:at + len(waiter.requests)]
+            at += len(waiter.requests)
+            waiter.done = True
+
     def _exchange_frame(self, batch: list[Request], attempts: int) -> list[Datagram]:
-        with self._lock:
-            for attempt in range(attempts):
-                if attempt:
-                    self.counters.retries += 1
-                sent = [Datagram(r.command, self._take_index(), r.address, r.data) for r in batch]
-                payload = Frame(sent).encode()
-                t0 = time.monotonic_ns()
-                deadline = time.monotonic() + self.timeout
-                self.link.send(payload)
-                self.counters.frames_sent += 1
-                reply = self._await(sent, deadline)
-                if reply is not None:
-                    rtt = time.monotonic_ns() - t0
-                    c = self.counters
-                    c.round_trip_ns_total += rtt
-                    c.round_trip_ns_max = max(c.round_trip_ns_max, rtt)
-                    return reply
-                self.counters.timeouts += 1
+        """Exchange one frame (the frame lock must be held), with its retries."""
+        for attempt in range(attempts):
+            if attempt:
+                self.counters.retries += 1
+            sent = [Datagram(r.command, self._take_index(), r.address, r.data) for r in batch]
+            payload = Frame(sent).encode()
+            t0 = time.monotonic_ns()
+            deadline = time.monotonic() + self.timeout
+            self.link.send(payload)
+            self.counters.frames_sent += 1
+            reply = self._await(sent, deadline)
+            if reply is not None:
+                rtt = time.monotonic_ns() - t0
+                c = self.counters
+                c.round_trip_ns_total += rtt
+                c.round_trip_ns_max = max(c.round_trip_ns_max, rtt)
+                return reply
+            self.counters.timeouts += 1
         what = ", ".join(r.describe() for r in batch[:3]) + (" ..." if len(batch) > 3 else "")
         raise FrameTimeout(f"reply to {what} (after {attempts} attempts)", self.timeout)
 

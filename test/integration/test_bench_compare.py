@@ -149,6 +149,16 @@ def test_goals_are_judged_from_the_ratios(results):
         assert goal["name"] in stdout
 
 
+def test_the_summary_tables_show_every_ratio(results):
+    data, out, _ = results
+    summary = (out / "summary.md").read_text()
+    for goal in data["figures"]["goals"]:
+        assert goal["name"] in summary
+    for size in data["figures"]["cyclic"]:
+        assert f"#### Cyclic, {size} slaves, 1 kHz" in summary
+    assert f"**{data['figures']['sdo']['expedited']['single']['ratio']:.2f}**" in summary
+
+
 def test_the_plots_are_pngs(results):
     data, out, _ = results
     assert sorted(data["plots"]) == sorted(PLOTS)

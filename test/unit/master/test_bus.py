@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -15,6 +16,7 @@ from ethercat_master.protocol.registers import EscIdentity, Register
 from ethercat_master.sim import ChainServer, Esc, SlaveChain
 from ethercat_master.sim.faults import FaultPlan, FaultRate, FaultyWire
 from ethercat_master.transport import InProcessLink
+from ethercat_master.transport.link import Link
 
 
 @pytest.fixture
@@ -126,3 +128,123 @@ def test_concurrent_users_share_the_bus(segment):
     for t in threads:
         t.join()
     assert results == [4] * 150 and bus.counters.stale_frames == 0
+
+
+# ------------------------------------------------------------------------ shared frames
+class GatedEchoLink(Link):
+    """Answers every frame with its datagrams' data replaced by their address (4 octets,
+    little endian, repeated) and working counter 1, but only once ``gate`` is set; frames in
+    ``drop`` (by number) are never answered."""
+
+    name = "gated-echo"
+
+    def __init__(self, drop: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.sent: list[Frame] = []
+        self._drop = drop
+        self._replies: list[bytes] = []
+
+    def _send(self, payload) -> None:
+        frame = Frame.decode(bytes(payload))
+        self.sent.append(frame)
+        if len(self.sent) - 1 in self._drop:
+            return
+        replies = [dataclasses.replace(d, wkc=1, data=(d.address.to_bytes(4, "little") * 8)[:len(d.data)])
+                   for d in frame.datagrams]
+        self._replies.append(Frame(replies).encode())
+
+    def _recv(self, timeout):
+        end = None if timeout is None else time.monotonic() + timeout
+        if not self.gate.wait(timeout):
+            return None
+        if not self._replies:
+            if end is not None:
+                time.sleep(max(0.0, end - time.monotonic()))
+            return None
+        return self._replies.pop(0)
+
+
+def _queued(bus: Bus, count: int) -> None:
+    end = time.monotonic() + 5.0
+    while len(bus._waiting) < count:  # noqa: SLF001 - the queue is what this test is about
+        assert time.monotonic() < end, "the exchanges did not queue"
+        time.sleep(0.001)
+
+
+def _reader(bus: Bus, address: int, results: dict, retries=None):
+    def run():
+        try:
+            results[address] = bus.exchange([Request.read(Command.FPRD, address, 4)], retries=retries)
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            results[address] = exc
+    return threading.Thread(target=run)
+
+
+def test_exchanges_made_while_a_frame_is_out_share_the_next_frame_and_get_their_own_replies():
+    link = GatedEchoLink()
+    bus = Bus(link, timeout=2.0)
+    link.gate.clear()
+    results: dict = {}
+    first = _reader(bus, 0x1001_0130, results)
+    first.start()
+    while not link.sent:
+        time.sleep(0.001)
+    others = [_reader(bus, (0x1002 + k) << 16 | 0x0130, results) for k in range(4)]
+    for thread in others:
+        thread.start()
+    _queued(bus, 4)
+    link.gate.set()
+    for thread in [first, *others]:
+        thread.join(5.0)
+    assert [len(frame.datagrams) for frame in link.sent] == [1, 4]
+    for address, replies in results.items():
+        assert [(r.address, r.wkc, r.data) for r in replies] == [(address, 1, address.to_bytes(4, "little"))]
+    assert bus.counters.frames_sent == 2 and bus.counters.stale_frames == 0
+
+
+def test_a_shared_frame_without_reply_is_a_frame_timeout_for_each_of_its_exchanges():
+    link = GatedEchoLink(drop=(1,))
+    bus = Bus(link, timeout=0.05, retries=0)
+    link.gate.clear()
+    results: dict = {}
+    first = _reader(bus, 0x1001_0130, results)
+    first.start()
+    while not link.sent:
+        time.sleep(0.001)
+    others = [_reader(bus, (0x1002 + k) << 16 | 0x0130, results) for k in range(3)]
+    for thread in others:
+        thread.start()
+    _queued(bus, 3)
+    link.gate.set()
+    for thread in [first, *others]:
+        thread.join(5.0)
+    assert isinstance(results.pop(0x1001_0130), list)
+    assert len(results) == 3 and all(isinstance(error, FrameTimeout) for error in results.values())
+    assert len({id(error) for error in results.values()}) == 3  # each thread raises its own
+    assert [len(frame.datagrams) for frame in link.sent] == [1, 3]
+    assert bus.counters.timeouts == 1
+    assert bus.read(Command.FPRD, 0x1009_0130, 4) == (0x1009_0130).to_bytes(4, "little")  # the bus goes on
+
+
+def test_exchanges_with_different_retries_do_not_share_a_frame():
+    link = GatedEchoLink()
+    bus = Bus(link, timeout=2.0)
+    link.gate.clear()
+    results: dict = {}
+    first = _reader(bus, 0x1001_0130, results)
+    first.start()
+    while not link.sent:
+        time.sleep(0.001)
+    mailbox = [_reader(bus, (0x1002 + k) << 16 | 0x0130, results, retries=0) for k in range(2)]
+    register = _reader(bus, 0x1005_0130, results)
+    for thread in [*mailbox, register]:
+        thread.start()
+    _queued(bus, 3)
+    link.gate.set()
+    for thread in [first, *mailbox, register]:
+        thread.join(5.0)
+    assert sorted(len(frame.datagrams) for frame in link.sent[1:]) == [1, 2]
+    assert all(isinstance(replies, list) and replies[0].data == address.to_bytes(4, "little")
+               for address, replies in results.items())
