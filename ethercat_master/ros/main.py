@@ -82,7 +82,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 node.get_logger().error("autostart failed; the node stays up for its lifecycle services")
                 status = 1
         while not stopping.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
+            try:
+                executor.spin_once(timeout_sec=0.1)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one failed callback must not end the node
+                node.get_logger().error(f"callback failed: {type(exc).__name__}: {exc}")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
