@@ -14,7 +14,7 @@ unnoticed.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Optional
 
 import pytest
@@ -38,7 +38,7 @@ from ethercat_master.protocol.registers import (
     sync_manager_address,
 )
 from ethercat_master.sim import Esc, SlaveChain
-from ethercat_master.sim.dc import ManualTime
+from ethercat_master.sim.dc import DatagramContext, ManualTime
 from ethercat_master.sim.sync_manager import SyncManager
 
 FIRST_STATION = 0x1001
@@ -148,7 +148,7 @@ def build(setups: list[SlaveSetup], *, fast: bool, sync0: bool = False) -> tuple
 def state(chain: SlaveChain) -> list:
     """Everything a frame may change, after the DC units wrote their lazy registers (a PDI read
     of the DC block, which both chains get alike)."""
-    snapshot: list = [chain.frames_processed, chain.frames_lost]
+    snapshot: list = [chain.frames_processed, chain.frames_lost, chain._context.frame]
     for slave, esc in enumerate(chain.escs):
         esc.pdi_read(DC_LO, DC_HI - DC_LO)
         watchdog = esc.watchdog
@@ -157,12 +157,18 @@ def state(chain: SlaveChain) -> list:
             snapshot.append((sm._producer, sm._latest, sm._consumer, sm._new_data, sm._producer_open,
                              sm._consumer_open, sm.end_accessed, sm._status))
         dc = chain.dc(slave)
-        if dc is not None:
-            clock, loop = dc.clock, dc._loop
-            snapshot.append((clock._base_sim, clock._base_local, clock._correction, clock._rate_error,
-                             loop._last_local, loop._frequency, loop._correction, loop._mean_difference,
-                             loop._mean_correction, dc._received, dc._latch))
+        if dc is not None:  # every plain field of the unit, its clock and its loop (new ones too)
+            snapshot += [plain_fields(dc), plain_fields(dc.clock), plain_fields(dc._loop)]
     return snapshot
+
+
+def plain_fields(obj) -> dict:
+    """The attributes of ``obj`` that hold values rather than links to other objects (the DC
+    units' shared context is the chain's, compared through the frame counters)."""
+    return {name: value for name, value in vars(obj).items()
+            if isinstance(value, (int, float, type(None), tuple))
+            or (is_dataclass(value) and not isinstance(value, DatagramContext))
+            or (isinstance(value, list) and all(isinstance(v, int) for v in value))}
 
 
 # ---------------------------------------------------------------------------- the traffic
