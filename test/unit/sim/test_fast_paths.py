@@ -151,11 +151,8 @@ def state(chain: SlaveChain) -> list:
     snapshot: list = [chain.frames_processed, chain.frames_lost, chain._context.frame]
     for slave, esc in enumerate(chain.escs):
         esc.pdi_read(DC_LO, DC_HI - DC_LO)
-        watchdog = esc.watchdog
-        snapshot += [bytes(esc._mem), esc._in_frame, watchdog.running, watchdog.expired, watchdog._deadline]
-        for sm in esc.sync_managers:
-            snapshot.append((sm._producer, sm._latest, sm._consumer, sm._new_data, sm._producer_open,
-                             sm._consumer_open, sm.end_accessed, sm._status))
+        snapshot += [bytes(esc._mem), esc._in_frame, plain_fields(esc.watchdog)]
+        snapshot += [plain_fields(sm) for sm in esc.sync_managers]
         dc = chain.dc(slave)
         if dc is not None:  # every plain field of the unit, its clock and its loop (new ones too)
             snapshot += [plain_fields(dc), plain_fields(dc.clock), plain_fields(dc._loop)]
