@@ -159,8 +159,9 @@ class _Plan:
                 slave_times[reception.port] = reception.time_ns
         #: DC unit -> reception times at its ports 0-3 (the whole path).
         self.port_times = {dc: tuple(times[r.slave]) for r in processors if (dc := dcs[r.slave]) is not None}
-        #: Every ESC keeps Esc's own processing, so the batched ways may stand in for it.
-        self.fast = all(_plain_type(esc) for esc in self.escs)
+        #: Every ESC keeps Esc's own processing, so the batched ways may stand in for it (from
+        #: two slaves on: for one, their setting up costs about what they save).
+        self.fast = self.count > 1 and all(_plain_type(esc) for esc in self.escs)
         #: The DC unit (or None) of each ESC in processing order.
         self.esc_dcs = [dcs[r.slave] for r in processors]
         #: FRMW length -> per ESC in processing order [its epoch when checked, whether its
