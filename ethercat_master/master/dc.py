@@ -23,7 +23,11 @@ SOEM's ``ecx_configdc`` and IgH's DC state machine use; run it in PRE-OP, before
     5. The time control loops are reset (0x0930 written with its reset value 0x1000) and
        ``drift_frames`` FRMWs of the reference clock's system time are sent (static drift
        compensation, ESC datasheet: "about 15,000"), stopping early once every slave's
-       system time difference (0x092C) stays inside the lock window.
+       system time difference (0x092C) has settled within a few ns (the frames come faster
+       than cycles will, so a residual rate error shows here smaller than it will later).
+       In bus-follows-master mode each of these frames also writes the master's time to the
+       reference clock, so that its loop has settled on the master's clock before cyclic
+       operation.
 
 SYNC0/SYNC1 (:func:`configure_sync`, SOEM's ``ecx_dcsync0``/``ecx_dcsync01``)
     Activation off (0x0981 = 0), cyclic unit to EtherCAT (0x0980), SYNC0/SYNC1 cycle times
@@ -33,7 +37,8 @@ SYNC0/SYNC1 (:func:`configure_sync`, SOEM's ``ecx_dcsync0``/``ecx_dcsync01``)
     0x1C32/0x1C33 (ETG.1020 synchronisation objects) to DC SYNC0 with the cycle time.
 
 Continuous correction (:class:`DcController`, used by :class:`~.cyclic.CycleThread`)
-    The cyclic frame carries an FRMW of the reference's 0x0910: every slave compares the
+    :meth:`DcController.prepare` runs before cyclic operation. The cyclic frame carries an
+    FRMW of the reference's 0x0910: every slave compares the
     reference's time with its own copy and its time control loop corrects its clock. Two modes
     (:class:`~ethercat_master.config.network.DcMode`):
 
@@ -55,7 +60,8 @@ KPIs (:meth:`DcController.monitor`, :meth:`DcController.snapshot`)
     locked slave beyond ``out_of_sync_ns``); sync loss (a slave with SYNC0 dropped to SAFE-OP
     with a synchronisation AL status code, e.g. 0x002C fatal sync error), which
     :meth:`DcController.recover` re-synchronises; the master's phase error, and the drift
-    and offset of the reference clock against the host's clock. :meth:`DcController.snapshot`
+    and offset of the reference clock against the host's clock; trend windows (the worst
+    difference and the events of every 10 s). :meth:`DcController.snapshot`
     is a versioned JSON-ready dict (``{"schema_version": 1, "kind": "ethercat_master.dc"}``).
 """
 
