@@ -697,6 +697,7 @@ class DcController:
         self.adjust_total_ns = 0
         # drift and offset of the reference against the host
         self._last_sample: Optional[tuple[int, int]] = None
+        self._unwrapped: Optional[int] = None
         self._drift_window: Optional[list[int]] = None
         self.drift_ppm: Optional[float] = None
         self.offset_ns: Optional[int] = None
@@ -766,6 +767,12 @@ class DcController:
         if reference_time is None:
             self.missing_reference += 1
             return 0
+        if not self.startup.reference.dc_64bit:  # a 32-bit clock: unwrapped against the last value
+            last = self._unwrapped
+            reference_time &= _U32_MASK
+            if last is not None:
+                reference_time = last + _signed32(reference_time - last)
+            self._unwrapped = reference_time
         self._estimate(sent_ns, reference_time)
         error = (reference_time - self.send_phase_ns) % self.cycle_ns
         if error >= self.cycle_ns // 2:

@@ -20,8 +20,9 @@ from ethercat_master.config.network import DcMode
 from ethercat_master.errors import ConfigError
 from ethercat_master.master.al import read_states, request_states
 from ethercat_master.master.bus import Request
-from ethercat_master.master.cyclic import CycleThread, CyclicExchange, RealtimeOptions, apply_realtime
+from ethercat_master.master.cyclic import CycleThread, CyclicExchange, RealtimeOptions, apply_realtime, combine_idle
 from ethercat_master.master.dc import (
+    DcController,
     DcNode,
     ReceiveTimes,
     choose_reference,
@@ -398,3 +399,53 @@ def test_realtime_report_says_what_could_not_be_applied():
     assert "not applied" in str(report)
     with pytest.raises(ValueError):
         RealtimeOptions(rx_coalesce_usecs=0)
+
+
+def test_combine_idle_hands_each_work_the_time_still_left():
+    seen = []
+
+    def slow(remaining):
+        seen.append(("slow", remaining))
+        time.sleep(0.02)
+
+    def quick(remaining):
+        seen.append(("quick", remaining))
+
+    combine_idle(slow, None, quick)(0.5)
+    assert [name for name, _ in seen] == ["slow", "quick"]
+    assert seen[1][1] < seen[0][1] - 0.015  # the sleep was taken off
+    seen.clear()
+    combine_idle(slow, quick)(0.0)
+    assert seen == []
+
+
+def test_a_lost_cyclic_frame_brings_no_reference_time(virtual):
+    sim = virtual(drift_ppm=0.0, drift_frames=0)
+    exchange = sim.exchange
+    sim.clock.advance(PERIOD)
+    assert exchange.exchange() and exchange.dc_fresh and exchange.dc_system_time is not None
+    sim.chain.power_off(0)  # the reference clock (and the way to every slave) is gone
+    assert not exchange.exchange(time.monotonic() + 0.01)
+    assert not exchange.dc_fresh
+    controller = sim.controller
+    assert controller.after_exchange(sim.clock.now, None) == 0 and controller.missing_reference == 1
+
+
+@given(st.integers((1 << 32) - 20_000_000, (1 << 32) - 1) | st.integers(0, (1 << 32) - 1),
+       st.lists(st.integers(1, 3_000_000), min_size=1, max_size=50))
+@settings(max_examples=50, deadline=None)
+def test_a_32_bit_reference_clock_is_unwrapped_across_its_wrap(start, steps):
+    from ethercat_master.master.dc import DcSlave, DcStartup
+
+    reference = DcSlave(0, 0x1001, "ref", 0, 0, 0, True, dc_64bit=False)
+    controller = DcController(DcStartup(reference, (reference,), 0, 0), 1_000_000, time_source=lambda: 0,
+                              host_clock=lambda: 0)
+    true_time = start
+    base = ((start + steps[0]) >> 32) << 32  # the wraps before the first reading
+    for step in steps:
+        true_time += step
+        controller.after_exchange(true_time, true_time & 0xFFFF_FFFF)
+        # the phase error is that of the unwrapped time: no jump at 2**32
+        expected = (true_time - base - controller.send_phase_ns) % 1_000_000
+        expected -= 1_000_000 if expected >= 500_000 else 0
+        assert controller.phase_error_ns == expected
