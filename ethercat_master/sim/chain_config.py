@@ -63,7 +63,7 @@ from .devices.cia402_drive import DriveConfig
 from .devices.drive import DRIVE_ORDER_CODE, Cia402DriveModel
 from .faults import FaultPlan, FaultRate, TopologyAction, TopologyEvent
 from .slave import DeviceModel, build_chain
-from .topology import DEFAULT_LINK_DELAY_NS, Topology
+from .topology import DEFAULT_CABLE_DELAY_NS, Topology
 
 __all__ = ["DEVICE_TYPES", "SlaveConfig", "ScheduledEvent", "ChainConfig", "LoadedChain", "parse_chain_config",
            "load_chain_config", "load_chain"]
@@ -386,7 +386,7 @@ class _SlaveRefs:
 
 def _topology(settings: _Mapping, refs: _SlaveRefs) -> Topology:
     reader = settings.reader
-    delay = settings.integer("delay_ns", DEFAULT_LINK_DELAY_NS, 0)
+    delay = settings.integer("delay_ns", DEFAULT_CABLE_DELAY_NS, 0)
     node = settings.take("connections")
     settings.finish()
     if node is None:
