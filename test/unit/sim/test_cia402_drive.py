@@ -756,6 +756,72 @@ def test_no_sync_supervision_in_free_run_or_after_reset_sync():
     assert not b.drive.sync_lost and b.emergencies == []
 
 
+def _drive_slave(limit: int):
+    """A drive as a simulated slave (the application layer of sim/devices/drive.py) in OP,
+    its SM event supervision limit set to ``limit``."""
+    from ethercat_master.sim.devices.drive import Cia402DriveModel
+    from ethercat_master.sim.slave import build_chain
+
+    slave = build_chain([Cia402DriveModel()], time_source=lambda: 0)[0]
+    application = slave.application
+    application.sync_error_counter_limit = limit
+    application.state_entered(ALState.SAFEOP, ALState.OP)
+    return slave, application
+
+
+def test_sm_events_missed_in_dc_mode_count_up_3_down_1_and_end_in_a_sync_error():
+    from ethercat_master.sim.devices.drive import SYNC_ERROR_COUNTER_LIMIT
+
+    slave, application = _drive_slave(SYNC_ERROR_COUNTER_LIMIT)
+    od = slave.od
+    now = 10 * MS
+
+    def sync0(with_outputs: bool) -> None:
+        nonlocal now
+        if with_outputs:
+            od.set(0x6040, 0, 0)  # the firmware applying an output buffer writes the controlword
+        now += MS
+        application.cycle(now, CycleTrigger.SYNC0)
+
+    for _ in range(5):
+        sync0(True)
+    assert application.sm_event_missed == 0 and application.supervise(now) == 0
+    sync0(False)  # a SYNC0 without new outputs since the previous one: +3
+    assert application.sm_event_missed == 3 and od.get(0x1C32, 0x0B) == 3 and od.get(0x1C33, 0x0B) == 3
+    assert application.supervise(now) == 0  # 3 is within the limit 4
+    sync0(True)  # new outputs: -1
+    assert application.sm_event_missed == 2
+    sync0(False)
+    assert application.sm_event_missed == 5
+    assert application.supervise(now) == 0x001A  # synchronization error for the AL layer
+    assert od.get(0x1C32, 0x20) is True and od.get(0x1C33, 0x20) is True
+    # two outputs in one interval count once; frames without outputs do not count
+    od.set(0x6040, 0, 0)
+    sync0(True)
+    assert application.sm_event_missed == 4 and application.supervise(now) == 0
+    # back in OP after the error: the counter starts again
+    application.state_entered(ALState.OP, ALState.SAFEOP)
+    sync0(False)  # outside OP nothing is supervised
+    assert application.sm_event_missed == 4
+    application.state_entered(ALState.SAFEOP, ALState.OP)
+    assert application.sm_event_missed == 0 and od.get(0x1C32, 0x20) is False
+
+
+def test_sm_event_supervision_without_a_limit_counts_but_never_reports():
+    slave, application = _drive_slave(0)
+    now = 10 * MS
+    for _ in range(10):
+        now += MS
+        application.cycle(now, CycleTrigger.SYNC0)
+    assert application.sm_event_missed == 30 and slave.od.get(0x1C32, 0x0B) == 30
+    assert application.supervise(now) == 0 and not application.sync_error
+    # an SDO write of the controlword is not an output buffer
+    slave.od.sdo_download(0x6040, 0, bytes(2))
+    now += MS
+    application.cycle(now, CycleTrigger.SYNC0)
+    assert application.sm_event_missed == 33
+
+
 # ------------------------------------------------------------------------------ property
 COMMANDS = [DISABLE_VOLTAGE, QUICK_STOP, SHUTDOWN, SWITCH_ON, ENABLE, FAULT_RESET]
 ALLOWED = {(state, expected) for state, row in TABLE.items() for expected, _ in row.values()} | {
