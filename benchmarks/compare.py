@@ -148,8 +148,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run the comparison; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds per process (CI)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
-                        help="directory for results.json and the plots")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks",
+                        help="directory for results.json, summary.md and the plots (default: the "
+                             "figures of docs/benchmarks.md)")
     parser.add_argument("--repeats", type=int, help="repetitions per master (default 3, quick 1)")
     parser.add_argument("--sizes", help="chain sizes for the cyclic figures, comma-separated")
     parser.add_argument("--priority", type=int, default=10, help="SCHED_FIFO priority of every process")
