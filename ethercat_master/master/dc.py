@@ -361,6 +361,36 @@ def write_offsets_and_delays(bus: Bus, stations: Mapping[int, int], offsets: Map
     bus.exchange(requests)
 
 
+def resynchronise_slave(bus: Bus, startup: DcStartup, position: int, station: int) -> int:
+    """Give one slave that lost its DC settings (a power cycle resets 0x0920/0x0928) the
+    system time of the others again while the bus runs: its system time and the reference's
+    are read in one frame, the offset is the reference's time plus the slave's propagation
+    delay minus the slave's time, and offset, delay and a control loop reset are written.
+    Returns the offset written.
+
+    :raises LookupError: ``position`` is not a DC slave of ``startup``.
+    :raises WorkingCounterError: one of the two did not answer.
+    """
+    slave = next((s for s in startup.slaves if s.position == position), None)
+    if slave is None:
+        raise LookupError(f"position {position} is not a DC slave of the start-up")
+    reference = startup.reference
+    size = Register.DC_SYSTEM_TIME.size
+    requests = [Request.read(Command.FPRD, station_address(reference.station_address, Register.DC_SYSTEM_TIME), size),
+                Request.read(Command.FPRD, station_address(station, Register.DC_SYSTEM_TIME), size)]
+    replies = bus.exchange(requests)
+    for request, reply in zip(requests, replies):
+        if reply.wkc != 1:
+            raise WorkingCounterError(f"{request.describe()} (DC resynchronisation of position {position})", 1,
+                                      reply.wkc)
+    reference_time, own_time = (_U64.unpack(reply.data)[0] for reply in replies)
+    mask = _U64_MASK if slave.dc_64bit else _U32_MASK
+    offset = (reference_time + slave.delay_ns - own_time) & mask
+    write_offsets_and_delays(bus, {position: station}, {position: offset}, {position: slave.delay_ns})
+    reset_control_loops(bus, [station])
+    return offset
+
+
 def reset_control_loops(bus: Bus, stations: Sequence[int]) -> None:
     """Reset the time control loop of each slave: write 0x0930 with its reset value."""
     bus.exchange([Request(Command.FPWR, station_address(station, Register.DC_SPEED_COUNTER_START),

@@ -41,12 +41,14 @@ saying which slaves exist.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional, Union
 
 from ..config.esi import Transition
-from ..config.network import NetworkConfig, SlaveConfig
+from ..config.network import DcMode, NetworkConfig, SlaveConfig
 from ..errors import ALStatusError, MailboxError, ProtocolError, WorkingCounterError
 from ..protocol.al_status import ALState
 from ..protocol.datagram import Command, position_address, station_address
@@ -63,11 +65,21 @@ from ..transport import Link, open_link
 from .al import poll_states, read_states, request_states
 from .bus import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Bus, Request
 from .coe import CoEClient
-from .cyclic import CycleThread, CyclicExchange, MailboxPoller, RealtimeOptions, RealtimeReport
+from .cyclic import CycleThread, CyclicExchange, MailboxPoller, RealtimeOptions, RealtimeReport, combine_idle
+from .dc import (
+    DcController,
+    DcStartup,
+    SyncConfiguration,
+    configure_dc,
+    configure_sync,
+    resynchronise_slave,
+    write_sync_mode,
+)
 from .diagnostics import MailboxDiagnostics
 from .foe import FoEClient
 from .mailbox import MailboxEngine, MailboxPolicy, MailboxSlave
 from .pdo_mapping import (
+    DC_DATAGRAM_SIZE,
     ProcessDataLayout,
     SyncManagerConfig,
     configure_process_data,
@@ -81,6 +93,8 @@ from .slave_info import MailboxArea, SlaveInfo
 from .startup import assign_slaves, mailbox_policy, sync_manager_configs, write_startup_sdos
 
 __all__ = ["DIAGNOSTICS_SCHEMA_VERSION", "DIAGNOSTICS_KIND", "Master"]
+
+_log = logging.getLogger(__name__)
 
 #: Version of the :meth:`Master.diagnostics` layout; raised when a field is renamed, removed or
 #: redefined (fields may be added within a version).
@@ -98,6 +112,8 @@ _DEFAULT_SEND_CONTROL = 0x22
 _UPWARD = (ALState.PREOP, ALState.SAFEOP, ALState.OP)
 _LEVEL: dict[int, int] = {ALState.INIT: 0, ALState.PREOP: 1, ALState.SAFEOP: 2, ALState.OP: 3}
 _WORD_SIZE = 2
+#: Octets of the FPWR carrying the master's time to the reference clock (bus follows master).
+_MASTER_TIME_DATAGRAM_SIZE = DC_DATAGRAM_SIZE
 #: Watchdog divider for 100 us per watchdog count: (2498 + 2) * 40 ns (ESC datasheet, 0x0400).
 _WATCHDOG_DIVIDER_100US = 2498
 _WATCHDOG_UNIT_NS = 100_000
@@ -168,6 +184,10 @@ class Master:
         self.cycle: Optional[CycleThread] = None
         #: Called after every exchange in the cycle thread (drives, publishers): cheap, no blocking.
         self.cycle_hooks: list[Callable[[], None]] = []
+        #: The DC start-up of the last :meth:`configure` (None: no DC) and the controller
+        #: running with the cycle (:meth:`start`).
+        self.dc_startup: Optional[DcStartup] = None
+        self.dc: Optional[DcController] = None
         self._engines_version = 0
         self._poller: Optional[tuple[int, MailboxPoller]] = None
 
@@ -454,10 +474,27 @@ class Master:
             sm_configs = sync_manager_configs(slave, config)
             if sm_configs:
                 configs[position] = sm_configs
-        self.configure_process_data(configs)
+        bus_follows_master = network.dc.enabled and network.dc.mode is DcMode.BUS_FOLLOWS_MASTER
+        self.configure_process_data(configs, first_frame_reserve=DC_DATAGRAM_SIZE + (
+            _MASTER_TIME_DATAGRAM_SIZE if bus_follows_master else 0))
         self.network = network
         self._write_watchdogs(list(self.assignment))
+        self.dc = self.dc_startup = None
+        if network.dc.enabled:
+            self.dc_startup = configure_dc(self.bus, list(slaves), reference=self._dc_reference(network),
+                                           mode=network.dc.mode)
         return self.layout  # type: ignore[return-value]
+
+    def _dc_reference(self, network: NetworkConfig) -> Optional[int]:
+        """The configured reference clock as a bus position (the file names it by its
+        configuration name or position)."""
+        configured = network.dc.reference_clock
+        if configured is None or isinstance(configured, int):
+            return configured
+        for position, config in self.assignment.items():
+            if config.name == configured:
+                return position
+        return None
 
     def _write_watchdogs(self, positions: Sequence[int]) -> None:
         """The process data watchdog the network file asks for, on ``positions`` (PRE-OP): the
@@ -483,15 +520,16 @@ class Master:
             if reply.wkc != 1:
                 raise WorkingCounterError(f"{request.describe()} (watchdog of slave {owner})", 1, reply.wkc)
 
-    def configure_process_data(self, configs: Optional[Mapping[int, Sequence[SyncManagerConfig]]] = None
-                               ) -> ProcessDataLayout:
+    def configure_process_data(self, configs: Optional[Mapping[int, Sequence[SyncManagerConfig]]] = None, *,
+                               first_frame_reserve: int = DC_DATAGRAM_SIZE) -> ProcessDataLayout:
         """Derive every slave's PDO mapping (``configs`` by position written first, else CoE,
         else SII), lay out the process data and write the sync managers and FMMUs; the slaves
         must be in PRE-OP. Sets :attr:`layout` and a new :attr:`image`."""
         slaves = list(self.slaves)
         clients = {slave.position: self.coe(slave.position) for slave in slaves
                    if slave.has_coe and slave.position in self._engines}
-        self.layout = configure_process_data(self.bus, slaves, clients, configs)
+        self.layout = configure_process_data(self.bus, slaves, clients, configs,
+                                             first_frame_reserve=first_frame_reserve)
         self.image = ProcessImage(self.layout)
         return self.layout
 
@@ -512,6 +550,8 @@ class Master:
             raise RuntimeError("the process data is not configured: call Master.configure(network) first")
         if target not in (ALState.SAFEOP, ALState.OP):
             raise ValueError(f"start() goes to SAFEOP or OP, not {ALState(target).name}")
+        if self.dc_startup is not None and (self.cycle is None or not self.cycle.running):
+            self.dc = self._start_sync(period)
         self.request_state(ALState.SAFEOP, timeout=timeout)
         report = self.start_cycle(period, realtime=realtime)
         if target is ALState.OP:
@@ -535,11 +575,43 @@ class Master:
             if self.network is None:
                 raise ValueError("no cycle period: pass period= or configure from a network description")
             period = self.network.cycle_period
-        if self.exchange is None or self.exchange.layout is not self.layout:
-            self.exchange = CyclicExchange(self.bus, self.layout, self.image)
-        self.cycle = CycleThread(self.exchange, period, on_cycle=self._on_cycle, idle_work=self._idle_work,
-                                 realtime=realtime)
+        dc = self.dc
+        if dc is not None:
+            dc.prepare(self.bus)
+            self.exchange = CyclicExchange(self.bus, self.layout, self.image,
+                                           dc_reference=dc.startup.reference.station_address,
+                                           dc_master_time=dc.master_time if dc.writes_reference else None)
+            idle = combine_idle(functools.partial(dc.idle_work, bus=self.bus), self._idle_work)
+        else:
+            if self.exchange is None or self.exchange.layout is not self.layout:
+                self.exchange = CyclicExchange(self.bus, self.layout, self.image)
+            idle = self._idle_work
+        self.cycle = CycleThread(self.exchange, period, on_cycle=self._on_cycle, idle_work=idle, realtime=realtime,
+                                 clock_sync=dc)
         return self.cycle.start()
+
+    def _start_sync(self, period: Optional[float]) -> DcController:
+        """SYNC0/SYNC1 of every slave the file gives ``dc:`` (with the drives' 0x1C32/0x1C33 in
+        DC mode), started a whole number of cycles ahead, and the controller for the cycle."""
+        network, startup = self.network, self.dc_startup
+        assert network is not None and startup is not None
+        cycle_ns = network.cycle_period_ns if period is None else round(period * 1e9)
+        sync = [self._configure_sync(position, cycle_ns) for position, config in self.assignment.items()
+                if config.dc is not None]
+        return DcController(startup, cycle_ns, mode=network.dc.mode, sync=[s for s in sync if s is not None])
+
+    def _configure_sync(self, position: int, cycle_ns: int) -> Optional[SyncConfiguration]:
+        config = self.assignment[position]
+        settings = config.dc
+        slave = self.slave(position)
+        if settings is None or not slave.dc_supported:
+            return None
+        sync0 = settings.sync0_cycle_ns or cycle_ns
+        if slave.has_coe:
+            for problem in write_sync_mode(self.coe(position), sync0):
+                _log.info("slave %s: %s", slave.describe(), problem)
+        return configure_sync(self.bus, slave, sync0_cycle_ns=sync0, sync0_shift_ns=settings.sync0_shift_ns,
+                              sync1_cycle_ns=settings.sync1_cycle_ns or 0, assign_activate=settings.assign_activate)
 
     def stop(self, *, timeout: Optional[float] = None) -> None:
         """Take the bus back to SAFE-OP with safe outputs: every output is set to zero and sent
@@ -577,12 +649,16 @@ class Master:
             cycle.stop()
 
     def reconfigure_slave(self, position: int, *, target: ALState = ALState.OP,
-                          timeout: Optional[float] = None) -> None:
+                          timeout: Optional[float] = None, resync_dc: bool = False) -> None:
         """Configure one slave again from INIT while the others run (recovery after a power
         cycle or an error): INIT (error acknowledged), PRE-OP with its mailbox, its "IP" and
         "PS" start-up SDOs and configured PDO mapping, its process data sync managers and FMMUs
         as the layout has them, SAFE-OP, its "SO" start-up SDOs, and ``target`` (OP, needs the
         cycle running).
+
+        With ``resync_dc`` (a slave that was lost: a power cycle resets its DC registers) its
+        system time offset and delay are written again against the running reference clock
+        (:func:`~.dc.resynchronise_slave`).
 
         :raises ALStatusError: it refused a state. :raises SdoAbort: a start-up write failed.
         """
@@ -603,6 +679,12 @@ class Master:
             if sm_configs:
                 write_pdo_configuration(slave, coe, sm_configs)
         self._write_watchdogs([position])
+        if resync_dc and self.dc_startup is not None and position in self.dc_startup.delays:
+            resynchronise_slave(self.bus, self.dc_startup, position, slave.station_address)
+        if self.dc is not None and position in self.dc.sync:
+            again = self._configure_sync(position, self.dc.cycle_ns)
+            if again is not None:
+                self.dc.sync[position] = again
         if target is ALState.PREOP:
             return
         if self.layout is not None:
@@ -687,6 +769,7 @@ class Master:
             "slaves": None if self._scan is None else len(self._scan),
             "bus": dataclasses.asdict(self.bus.counters),
             "mailbox": self.mailbox_diagnostics.snapshot(),
+            "dc": None if self.dc is None else self.dc.snapshot(),
         }
 
 

@@ -839,11 +839,12 @@ def write_process_data_registers(bus: Bus, layout: ProcessDataLayout) -> None:
 
 def configure_process_data(bus: Bus, slaves: Sequence[SlaveInfo], coe_clients: Mapping[int, CoEClient],
                            configs: Optional[Mapping[int, Sequence[SyncManagerConfig]]] = None, *,
-                           logical_start: int = 0) -> ProcessDataLayout:
+                           logical_start: int = 0, first_frame_reserve: int = DC_DATAGRAM_SIZE) -> ProcessDataLayout:
     """Derive every slave's PDO mapping (:func:`derive_pdo_mapping`: ``configs`` by position
     written first, else CoE through ``coe_clients`` by position, else the SII), lay out the
     process data (:func:`plan_process_data`) and write the sync managers and FMMUs. The slaves
-    must be in PRE-OP; request SAFE-OP afterwards.
+    must be in PRE-OP; request SAFE-OP afterwards. ``first_frame_reserve``: octets the first
+    frame keeps for DC datagrams (the FRMW; with bus-follows-master also the FPWR before it).
 
     :raises ValueError: ``configs`` names a position not in ``slaves``, or is invalid.
     """
@@ -853,6 +854,6 @@ def configure_process_data(bus: Bus, slaves: Sequence[SlaveInfo], coe_clients: M
         raise ValueError(f"PDO configuration for positions {unknown}, which are not among the slaves")
     mappings = [derive_pdo_mapping(slave, coe_clients.get(slave.position), configs.get(slave.position))
                 for slave in slaves]
-    layout = plan_process_data(slaves, mappings, logical_start=logical_start)
+    layout = plan_process_data(slaves, mappings, logical_start=logical_start, first_frame_reserve=first_frame_reserve)
     write_process_data_registers(bus, layout)
     return layout

@@ -253,7 +253,7 @@ class Supervisor:
             events.append(self._event(EventKind.FOUND, health, found))
         health.last_attempt = time.monotonic()
         try:
-            master.reconfigure_slave(position, target=wanted)
+            master.reconfigure_slave(position, target=wanted, resync_dc=lost)
         except EtherCATError as exc:
             health.failed_attempts += 1
             health.attempts_in_a_row += 1

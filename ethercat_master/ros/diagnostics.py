@@ -4,9 +4,11 @@ core's snapshots; the level rules live here so that they are tested without a RO
 Level rules
     Master: ERROR when the link failed or the cycle thread stopped; WARN when frames were lost,
     working counters mismatched or cycles overran since the last report; OK otherwise.
-    Slave: ERROR when it is lost (no answer), or, while the node is active, not in OP or with
-    its AL error flag; WARN when its port error or lost-link counters grew since the last report;
-    OK otherwise.
+    Slave: ERROR when it is lost (no answer), its AL error flag is set, it lost DC
+    synchronisation, or, while the node is active, it is not in OP; WARN when its port error or
+    lost-link counters grew since the last report, or (active) its DC system time difference is
+    outside the lock window; OK otherwise. DC values (system time difference, in sync, sync
+    loss) appear per slave and the controller's (lock, time to lock, phase, drift) on the master.
 
 Names and hardware IDs: ``"ethercat_master: master"`` with ``hardware_id`` the link;
 ``"ethercat_master: slave 4 axis1"`` with ``hardware_id`` ``"position 4 / axis1 / SimServo-402"``
@@ -44,6 +46,7 @@ class SlaveReport:
     links: Sequence[bool] = ()
     mailbox: dict[str, Any] = field(default_factory=dict)
     drive: dict[str, Any] = field(default_factory=dict)
+    dc: dict[str, Any] = field(default_factory=dict)
     recovery: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +62,7 @@ class MasterReport:
     working_counter: Optional[int] = None
     expected_working_counter: int = 0
     error: str = ""
+    dc: dict[str, Any] = field(default_factory=dict)
 
 
 def _kv(key: str, value: Any) -> KeyValue:
@@ -102,6 +106,8 @@ class DiagnosticsBuilder:
                     "skipped_cycles", "idle_overruns"):
             if key in stats:
                 values.append(_kv(key, stats[key]))
+        for key, value in report.dc.items():
+            values.append(_kv(f"dc {key}", value))
         for key in ("round_trip", "period_jitter", "wake_latency"):
             summary = stats.get(key)
             if isinstance(summary, dict):
@@ -123,8 +129,12 @@ class DiagnosticsBuilder:
                                      f"{al_status_text(report.status_code)}")
         elif active and report.state != "OP":
             level, message = ERROR, f"not in OP ({report.state})"
+        elif report.dc.get("sync_lost"):
+            level, message = ERROR, f"{report.state}: DC synchronisation lost"
         elif grew:
             level, message = WARN, "port error counters grew"
+        elif report.dc and report.dc.get("in_sync") is False and active:
+            level, message = WARN, f"{report.state}, DC not in sync"
         else:
             level, message = OK, report.state
         values = [_kv("position", report.position), _kv("AL state", report.state or "lost"),
@@ -137,7 +147,8 @@ class DiagnosticsBuilder:
                        _kv("forwarded rx errors per port", list(c.forwarded_rx_error)),
                        _kv("lost links per port", list(c.lost_link)),
                        _kv("processing unit errors", c.processing_unit_error)]
-        for group, items in (("mailbox", report.mailbox), ("drive", report.drive), ("recovery", report.recovery)):
+        for group, items in (("mailbox", report.mailbox), ("drive", report.drive), ("dc", report.dc),
+                             ("recovery", report.recovery)):
             for key, value in items.items():
                 values.append(_kv(f"{group} {key}", value))
         return DiagnosticStatus(level=level, name=f"{NAME_PREFIX}: slave {report.position} {report.name}",

@@ -401,6 +401,7 @@ class EtherCATMasterNode(LifecycleNode):
         mailbox = {entry["station_address"]: entry for entry in master.mailbox_diagnostics.snapshot()["slaves"]}
         health = self.supervisor.health if self.supervisor is not None else {}
         drives = {drive.slave: drive for drive in self.drives} if self.drives is not None else {}
+        dc_slaves = {entry["position"]: entry for entry in master.dc.snapshot()["slaves"]} if master.dc else {}
         names = self._names()
         reports = []
         for n, (slave, block) in enumerate(zip(slaves, blocks)):
@@ -425,6 +426,9 @@ class EtherCATMasterNode(LifecycleNode):
                 status = drive.status
                 report.drive = {"joint": drive.joint, "state": status.state.value, "mode": status.mode,
                                 "statusword": f"0x{status.statusword:04X}"}
+            status = dc_slaves.get(slave.position)
+            if status is not None:
+                report.dc = {key: status[key] for key in ("difference_ns", "in_sync", "sync_lost", "delay_ns")}
             reports.append(report)
         return reports
 
@@ -439,6 +443,13 @@ class EtherCATMasterNode(LifecycleNode):
             wkcs = master.exchange.working_counters
             report.working_counter = None if None in wkcs else sum(wkcs)  # type: ignore[arg-type]
             report.expected_working_counter = master.layout.expected_wkc if master.layout else 0
+        if master is not None and master.dc is not None:
+            dc = master.dc.snapshot()
+            report.dc = {"locked": dc["locked"], "time to lock [ns]": dc["time_to_lock_ns"],
+                         "reference": dc["reference"]["name"], "reference drift [ppm]": dc["reference"]["drift_ppm"],
+                         "phase error [ns]": dc["phase"]["error_ns"],
+                         "worst p99.9 |difference| [ns]": dc["worst_p999_abs_difference_ns"],
+                         "out of sync events": dc["out_of_sync_events"], "sync loss events": dc["sync_loss_events"]}
         self._diagnostics_publisher.publish(self._diagnostics.array(report, slaves, stamp))
 
     def _publish_emergencies(self, master: Master, stamp: Any) -> None:

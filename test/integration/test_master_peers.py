@@ -11,8 +11,8 @@ real-time priority); everything else runs in namespace a, each session as its ow
    there (APRD/BRD of the scan, FPWR, FPRD, LRW, CoE SDO and FoE mailbox messages decoded as
    such); and what tshark saw on the wire must be, frame for frame and datagram for datagram
    (command, index, address, length, working counter), what our master recorded, with as many
-   frames and working counter mismatches as its counters say. The DC part of the network file
-   is not applied by ``Master.configure``/``start``: an xfail test says so until it is.
+   frames and working counter mismatches as its counters say. The network file's DC settings
+   are applied: drift compensation frames on the wire, the drives in DC SYNC0 mode.
 2. **pysoem** (SOEM) and then our master read the same chain: slave count, names, identities,
    aliases, process data sizes per slave (pysoem's ``config_map`` with the drives' default
    PDOs, ours from the explicit mapping of network_sim.yaml) and SDO values; they must agree.
@@ -464,8 +464,6 @@ def test_frame_and_working_counter_totals_match_our_masters_counters(bringup):
     assert bus["malformed_frames"] == 0
 
 
-@pytest.mark.xfail(reason="Master.configure/start (ethercat_master/master/master.py) never use network.dc: "
-                   "no DC datagrams, no SYNC0 although network_sim.yaml enables DC with AssignActivate 0x0300")
 def test_the_bringup_runs_the_drives_on_dc_sync0_as_the_network_file_says(bringup):
     rows, report = bringup["rows"], bringup["report"]
     print("simulated slaves in OP:", report["sim_in_op"])

@@ -74,6 +74,9 @@ def test_a_drive_that_loses_power_is_reported_and_brought_back_to_op(running):
     wait_for(lambda: master.exchange.working_counters == [16], what="WKC 16 again")
     health = supervisor.health[AXIS4]
     assert (health.condition, health.lost, health.recovered) == (SlaveCondition.OPERATIONAL, 1, 1)
+    # its DC offset and delay were lost with the power: written again, it is back in sync
+    assert master.dc is not None
+    wait_for(lambda: master.dc.slaves[AXIS4].in_sync, timeout=10.0, what="axis4 DC back in sync")
 
 
 def test_a_slave_that_leaves_op_is_returned_to_op_by_the_thread(running):
