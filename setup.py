@@ -21,6 +21,7 @@ setup(
             "ethercat-sim = ethercat_master.sim.cli:main",
             "mailbox_soak_demo = ethercat_master.tools.soak:main",
             "ethercat_master_node = ethercat_master.ros.main:main",
+            "dc_soak_demo = ethercat_master.tools.dc_soak:main",
         ],
     },
     classifiers=[

@@ -37,6 +37,8 @@ or ``udp:HOST:PORT``; ``--sim CHAIN.yaml`` serves a simulated chain in this proc
     FoE file transfer in PRE-OP (``--boot``: in BOOT), with a progress bar on a terminal.
 ``soak mailbox ...``
     The mailbox soak (``mailbox_soak_demo``, see :mod:`~ethercat_master.tools.soak`).
+``soak dc ...``
+    The distributed clocks soak (``dc_soak_demo``, see :mod:`~ethercat_master.tools.dc_soak`).
 
 Every subcommand takes ``--json`` for machine-readable output. An error prints one line (the
 error's own message) and exits with status 1; a usage error (no such slave, a value that does
@@ -54,6 +56,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..errors import EtherCATError, ProtocolError, SdoAbort
+from . import dc_soak
 from .values import data_type_from_name, parse_value, show_value
 from ..master.bus import DEFAULT_TIMEOUT
 from ..master.coe import CoEClient
@@ -787,12 +790,18 @@ def build_parser() -> argparse.ArgumentParser:
     mailbox = soaks.add_parser("mailbox", help="mixed SDO transactions with injected faults (mailbox_soak_demo)")
     soak.add_arguments(mailbox)
     mailbox.set_defaults(func=soak.run)
+    # the DC soak keeps its own options (dc_soak_demo --help): everything after "dc" is its
+    dc = soaks.add_parser("dc", help="distributed clocks soak with JSON and plot (dc_soak_demo)", add_help=False)
+    dc.set_defaults(func=lambda args: dc_soak.main([]))  # main() hands "soak dc ..." to dc_soak.main
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``ethercat-master``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:2] == ["soak", "dc"]:  # its options are dc_soak_demo's own (argparse cannot pass them through)
+        return dc_soak.main(words[2:])
+    args = build_parser().parse_args(words)
     command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
     try:
         return args.func(args)

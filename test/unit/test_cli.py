@@ -72,3 +72,13 @@ def test_capture_records_what_crosses_an_interface(wire, tmp_path):
 def test_capture_on_a_missing_interface_says_so(capsys):
     assert main(["capture", "nosuch0", "-o", "/dev/null"]) == 1
     assert "no such network interface" in capsys.readouterr().err
+
+
+def test_soak_dc_hands_its_options_to_dc_soak_demo(tmp_path):
+    from ethercat_master.tools.cli import main
+
+    report = tmp_path / "dc.json"
+    assert main(["soak", "dc", "--period", "1ms", "--duration", "0.3s", "--slaves", "3", "--quiet",
+                 "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["kind"] == "ethercat_master.dc_soak"
