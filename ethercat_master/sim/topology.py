@@ -38,7 +38,6 @@ __all__ = [
     "DOWNSTREAM_PORTS",
     "PORTS_AFTER_PROCESSING",
     "DEFAULT_CABLE_DELAY_NS",
-    "DEFAULT_LINK_DELAY_NS",
     "DEFAULT_PROCESSING_DELAY_NS",
     "DEFAULT_FORWARDING_DELAY_NS",
     "Cable",
@@ -61,8 +60,6 @@ PORTS_AFTER_PROCESSING = (3, 1, 2)
 
 #: One-way delay of a cable including both PHYs (a short 100BASE-TX hop).
 DEFAULT_CABLE_DELAY_NS = 250
-#: The same under its former name (the delay of the physical link a cable makes).
-DEFAULT_LINK_DELAY_NS = DEFAULT_CABLE_DELAY_NS
 #: Port 0 reception to the next port's transmission through the EtherCAT Processing Unit.
 DEFAULT_PROCESSING_DELAY_NS = 320
 #: Reception at a port to the next port's transmission, not through the Processing Unit.
@@ -86,11 +83,6 @@ class Cable:
 
     def __post_init__(self) -> None:
         _check_delay("delay_ns", self.delay_ns)
-
-
-#: Former name of :class:`Cable` (it clashed with :class:`ethercat_master.transport.Link`);
-#: kept for callers outside the simulator until they move to ``Cable``.
-Link = Cable
 
 
 @dataclass(frozen=True, slots=True)

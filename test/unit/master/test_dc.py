@@ -38,7 +38,7 @@ from ethercat_master.sim.chain_config import load_chain_config
 from ethercat_master.sim.dc import ClockSpec, ManualTime, SyncSignal
 from ethercat_master.sim.devices.drive import SYNC_ERROR_COUNTER_LIMIT
 from ethercat_master.sim.slave import build_chain
-from ethercat_master.sim.topology import MASTER, Link, PortState, SlaveTiming, Topology, route
+from ethercat_master.sim.topology import MASTER, Cable, PortState, SlaveTiming, Topology, route
 from ethercat_master.tools.dc_soak import VirtualCycle, bring_up
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,7 +63,7 @@ def trees(draw):
         port = draw(st.sampled_from(free[parent]))
         free[parent].remove(port)
         free[child] = [1, 2, 3]
-        links.append(Link(parent, port, child, draw(st.integers(0, 5000))))
+        links.append(Cable(parent, port, child, draw(st.integers(0, 5000))))
     topology = Topology(count, links, master_delay_ns=draw(st.integers(0, 5000)))
     delay = draw(st.integers(0, 2000))
     return topology, SlaveTiming(delay, delay)
@@ -108,8 +108,8 @@ def test_parent_port_unknown_falls_back_to_port_order(tree):
 
 def test_a_branch_behind_a_junction_takes_the_earlier_subtrees_into_account():
     # junction 0 with a 3-slave line on port 3, a slave on port 1 and one on port 2
-    topology = Topology(6, [Link(0, 3, 1, 100), Link(1, 1, 2, 100), Link(2, 1, 3, 100),
-                            Link(0, 1, 4, 100), Link(0, 2, 5, 100)], master_delay_ns=100)
+    topology = Topology(6, [Cable(0, 3, 1, 100), Cable(1, 1, 2, 100), Cable(2, 1, 3, 100),
+                            Cable(0, 1, 4, 100), Cable(0, 2, 5, 100)], master_delay_ns=100)
     nodes, arrivals = _nodes_from_route(topology, SlaveTiming(300, 300))
     delays = compute_delays(nodes)
     # the slave on port 2 is reached after the frame went round both other branches

@@ -28,7 +28,7 @@ from ethercat_master.protocol.registers import (
 from ethercat_master.sim import Esc
 from ethercat_master.sim.chain import SlaveChain
 from ethercat_master.sim.dc import ClockSpec, LocalClock, ManualTime, SyncSignal, TimeControlLoop
-from ethercat_master.sim.topology import Link, SlaveTiming, Topology
+from ethercat_master.sim.topology import Cable, SlaveTiming, Topology
 
 U16, U32, U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
 TIMING = SlaveTiming(processing_delay_ns=300, forwarding_delay_ns=200)
@@ -142,7 +142,7 @@ def test_only_bwr_and_fpwr_latch_and_fpwr_only_its_slave():
 def test_branch_receive_times_follow_port_order_0_3_1_2():
     # coupler 0 (ports 0, 1, 3): terminal 1 on port 3 over 20 ns of E-bus, coupler 2 on port 1
     # over 50 ns; master cable 10 ns; all clocks start at 0 at time 0
-    topology = Topology(3, [Link(0, 3, 1, 20), Link(0, 1, 2, 50)], master_delay_ns=10)
+    topology = Topology(3, [Cable(0, 3, 1, 20), Cable(0, 1, 2, 50)], master_delay_ns=10)
     escs = [Esc(ports=(PortType.MII, PortType.MII, PortType.NOT_IMPLEMENTED, PortType.EBUS)),
             Esc(ports=(PortType.EBUS, PortType.EBUS, PortType.NOT_IMPLEMENTED, PortType.NOT_IMPLEMENTED)),
             Esc()]
