@@ -102,6 +102,9 @@ __all__ = [
     "Cia402Drive",
 ]
 
+#: Statusword bits as plain ints for the per-cycle path (IntFlag operators run in Python).
+_SW_WARNING = int(Statusword.WARNING)
+_SW_TARGET_REACHED = int(Statusword.TARGET_REACHED)
 _log = logging.getLogger(__name__)
 
 
@@ -790,7 +793,7 @@ class Cia402Drive:
         elif state in _NO_FAULT_STATES and self._fault is not None and state is not _S.NOT_READY_TO_SWITCH_ON:
             self._fault = None
             event(DriveEventKind.FAULT_CLEARED, f"the drive left fault to {state.value.lower()}")
-        warning = bool(statusword & Statusword.WARNING)
+        warning = bool(statusword & _SW_WARNING)
         if warning and not self._warning:
             event(DriveEventKind.WARNING, "the drive sets its warning bit")
         self._warning = warning
@@ -924,7 +927,7 @@ class Cia402Drive:
             return None, (step or _C.DISABLE_VOLTAGE, 0)
         if kind is RequestKind.QUICK_STOP:
             if state is _S.QUICK_STOP_ACTIVE:
-                done = bool(statusword & Statusword.TARGET_REACHED)
+                done = bool(statusword & _SW_TARGET_REACHED)
                 return None, (None if done else (_C.QUICK_STOP, 0))
             if state in (_S.OPERATION_ENABLED, _S.READY_TO_SWITCH_ON, _S.SWITCHED_ON):
                 return None, (_C.QUICK_STOP, 0)
@@ -1033,4 +1036,9 @@ def _require(value: Optional[float], what: str, mode: int) -> float:
 
 
 def _status_with(status: DriveStatus, **changes: Any) -> DriveStatus:
-    return replace(status, **changes)
+    """``status`` with ``changes``; the same object when nothing changes (the usual cycle:
+    building a new frozen dataclass every cycle for every drive costs microseconds)."""
+    for name, value in changes.items():
+        if getattr(status, name) != value:
+            return replace(status, **changes)
+    return status

@@ -396,8 +396,23 @@ class ModeStatus:
         return self.homing is not None and self.homing.error
 
 
+#: The statusword bits :func:`decode_mode_status` looks at (10-13).
+_MODE_BITS = int(Statusword.TARGET_REACHED | Statusword.INTERNAL_LIMIT_ACTIVE | Statusword.OPERATION_MODE_SPECIFIC_12
+                 | Statusword.OPERATION_MODE_SPECIFIC_13)
+_MODE_STATUS_CACHE: dict[tuple[int, int], ModeStatus] = {}
+
+
 def decode_mode_status(statusword: int, mode: Union[OperationMode, int]) -> ModeStatus:
-    """The mode-specific bits of ``statusword`` for ``mode`` (:class:`ModeStatus`)."""
+    """The mode-specific bits of ``statusword`` for ``mode`` (:class:`ModeStatus`); decoded
+    once per combination of those four bits and mode (it runs every cycle for every drive)."""
+    key = (statusword & _MODE_BITS, int(mode))
+    found = _MODE_STATUS_CACHE.get(key)
+    if found is None:
+        found = _MODE_STATUS_CACHE[key] = _decode_mode_status(key[0], key[1])
+    return found
+
+
+def _decode_mode_status(statusword: int, mode: int) -> ModeStatus:
     bit10 = bool(statusword & Statusword.TARGET_REACHED)
     bit12 = bool(statusword & Statusword.OPERATION_MODE_SPECIFIC_12)
     bit13 = bool(statusword & Statusword.OPERATION_MODE_SPECIFIC_13)
