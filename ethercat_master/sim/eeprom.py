@@ -103,6 +103,8 @@ _LOADED_WORDS = (
     (3, Register.EXTENDED_PDI_CONFIGURATION),  # 0x0152
 )
 _ALIAS_WORD = 4
+#: Write enable, bit 0 of the SII control/status register's first octet (0x0502).
+_WRITE_ENABLE_BIT = 0x01
 
 
 @dataclass(slots=True)
@@ -207,6 +209,9 @@ class Eeprom:
     def tick(self) -> None:
         """Between two frames (the ESC's frame end hook): clear the write enable bit and count
         down a busy command."""
+        if self._pending is None and not (self._ecat_control and self._esc.pdi_read(
+                Register.SII_CONTROL_STATUS, 1)[0] & _WRITE_ENABLE_BIT):
+            return  # the usual frame: nothing to clear, nothing running (no decode per frame)
         status = self.status
         if status.write_enable and self._ecat_control:
             self._write_status(replace(status, write_enable=False))

@@ -683,6 +683,16 @@ class ObjectDictionary:
         entry.encode(value)
         self._commit(index, [(entry, value)], ChangeSource.LOCAL)
 
+    def update(self, index: int, subindex: int, value: Any) -> bool:
+        """:meth:`set` when ``value`` differs from the entry's value (a device publishing its
+        state every cycle writes, and wakes listeners, only on a change); True if written."""
+        entry = self.entry(index, subindex)
+        if entry.value == value:
+            return False
+        entry.encode(value)
+        self._commit(index, [(entry, value)], ChangeSource.LOCAL)
+        return True
+
     def subscribe(self, index: int, subindex: int, listener: ValueListener) -> None:
         """Call ``listener`` after every write of the entry (by the master or locally)."""
         self.entry(index, subindex)

@@ -516,8 +516,9 @@ class SimulatedSlave(Esc):
         od = self.od
         for mapped in channel.entries:
             bits = (value >> mapped.offset) & ((1 << mapped.bits) - 1)
-            od.set(mapped.index, mapped.subindex,
-                   decode_value(mapped.entry.data_type, bits.to_bytes(mapped.entry.byte_size, "little")))
+            # update: unchanged outputs (most of them, most cycles) are not written again
+            od.update(mapped.index, mapped.subindex,
+                      decode_value(mapped.entry.data_type, bits.to_bytes(mapped.entry.byte_size, "little")))
 
     def _safe_outputs(self) -> None:
         for channel in self._channels:
@@ -533,7 +534,11 @@ class SimulatedSlave(Esc):
             else:
                 value = 0
                 for mapped in channel.entries:
-                    bits = int.from_bytes(mapped.entry.encoded(), "little") & ((1 << mapped.bits) - 1)
+                    current = mapped.entry.value
+                    if type(current) is int or type(current) is bool:  # two's complement bits, no encoding
+                        bits = int(current) & ((1 << mapped.bits) - 1)
+                    else:
+                        bits = int.from_bytes(mapped.entry.encoded(), "little") & ((1 << mapped.bits) - 1)
                     value |= bits << mapped.offset
                 data = value.to_bytes(channel.length, "little")
             self.pdi_write(channel.start, data)

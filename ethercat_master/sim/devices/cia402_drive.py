@@ -1599,12 +1599,12 @@ class Cia402Drive:
             inputs |= _NEGATIVE_LIMIT_INPUT
         if self._on_limit_switch(negative=False):
             inputs |= _POSITIVE_LIMIT_INPUT
-        od = self._od
-        od.set(_O.STATUSWORD, 0, self._statusword())
-        od.set(_O.MODES_OF_OPERATION_DISPLAY, 0, self._mode)
-        od.set(_O.POSITION_DEMAND_VALUE, 0, _wrap_i32(demand))
-        od.set(_O.POSITION_ACTUAL_VALUE, 0, _wrap_i32(position))
-        od.set(_O.FOLLOWING_ERROR_ACTUAL_VALUE, 0, _saturate(demand - position, _MIN_I32, _MAX_I32))
-        od.set(_O.VELOCITY_ACTUAL_VALUE, 0, _saturate(motor.velocity, _MIN_I32, _MAX_I32))
-        od.set(_O.TORQUE_ACTUAL_VALUE, 0, _saturate(motor.torque, -_MAX_I16 - 1, _MAX_I16))
-        od.set(_O.DIGITAL_INPUTS, 0, inputs)
+        od = self._od  # update: only what changed is written (this runs every cycle)
+        od.update(_O.STATUSWORD, 0, self._statusword())
+        od.update(_O.MODES_OF_OPERATION_DISPLAY, 0, self._mode)
+        od.update(_O.POSITION_DEMAND_VALUE, 0, _wrap_i32(demand))
+        od.update(_O.POSITION_ACTUAL_VALUE, 0, _wrap_i32(position))
+        od.update(_O.FOLLOWING_ERROR_ACTUAL_VALUE, 0, _saturate(demand - position, _MIN_I32, _MAX_I32))
+        od.update(_O.VELOCITY_ACTUAL_VALUE, 0, _saturate(motor.velocity, _MIN_I32, _MAX_I32))
+        od.update(_O.TORQUE_ACTUAL_VALUE, 0, _saturate(motor.torque, -_MAX_I16 - 1, _MAX_I16))
+        od.update(_O.DIGITAL_INPUTS, 0, inputs)
