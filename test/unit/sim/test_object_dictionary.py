@@ -556,3 +556,15 @@ def test_complete_access_round_trips(flags, small, word, signed) -> None:
     target = ObjectDictionary(State(), [bits_record()])
     target.sdo_download_complete(0x2000, 0, source.sdo_upload_complete(0x2000, 0))
     assert [target.get(0x2000, sub) for sub in range(1, 7)] == values
+
+
+def test_update_writes_and_notifies_only_on_a_change(od: ObjectDictionary) -> None:
+    heard = []
+    od.subscribe(0x6040, 0, heard.append)
+    first = od.get(0x6040, 0)
+    assert od.update(0x6040, 0, first) is False and heard == []  # same value: nothing written
+    assert od.update(0x6040, 0, first + 6) is True
+    assert od.get(0x6040, 0) == first + 6 and [(c.old, c.new) for c in heard] == [(first, first + 6)]
+    assert od.update(0x6040, 0, first + 6) is False and len(heard) == 1
+    with pytest.raises(ValueError):
+        od.update(0x6040, 0, -1)  # an UNSIGNED16 cannot hold it: refused like set()
