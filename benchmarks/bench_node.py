@@ -44,6 +44,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS_PER_RAD = 131072 / (2 * np.pi)
+#: joint_commands messages per second in the CPU measurement (a controller's rate).
+COMMAND_RATE_HZ = 100.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -91,8 +93,7 @@ def measure_cpu(drives: int, period: float, seconds: float) -> dict[str, Any]:
                                 "--udp", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)
         node = subprocess.Popen([sys.executable, "-m", "ethercat_master.ros", "--config", str(network), "--autostart",
-                                 "--ros-args", "-p", f"cycle_period:={period}", "-p", "publish_rate:=100.0",
-                                 "-p", "frame_timeout:=0.5"],
+                                 "--ros-args", "-p", f"cycle_period:={period}", "-p", "publish_rate:=100.0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         rclpy.init()
         client = Node("bench_node_cpu")
@@ -113,11 +114,15 @@ def measure_cpu(drives: int, period: float, seconds: float) -> dict[str, Any]:
             centre = list(latest["joints"].position)
             start_state = latest["state"]
             cpu0, t0 = _cpu_seconds(node.pid), time.monotonic()
+            next_command = t0
             while time.monotonic() - t0 < seconds:
-                t = time.monotonic() - t0
-                msg = JointState(name=names, position=[c + 0.3 * np.sin(2 * np.pi * 0.5 * t) for c in centre])
-                commands.publish(msg)
-                rclpy.spin_once(client, timeout_sec=0.01)
+                now = time.monotonic()
+                if now >= next_command:  # a controller at COMMAND_RATE_HZ, not as fast as the loop spins
+                    t = now - t0
+                    msg = JointState(name=names, position=[c + 0.3 * np.sin(2 * np.pi * 0.5 * t) for c in centre])
+                    commands.publish(msg)
+                    next_command += 1.0 / COMMAND_RATE_HZ
+                rclpy.spin_once(client, timeout_sec=max(0.0, next_command - time.monotonic()))
             cpu1, t1 = _cpu_seconds(node.pid), time.monotonic()
             state = latest["state"]
             return {"drives": drives, "period_s": period, "seconds": round(t1 - t0, 2),
@@ -153,8 +158,7 @@ def measure_latency(drives: int, period: float, samples: int) -> dict[str, Any]:
         network = chain_files(Path(tmp), drives, "sim:chain.yaml")
         rclpy.init()
         node = EtherCATMasterNode(parameter_overrides=[Parameter("config_file", value=str(network)),
-                                                       Parameter("cycle_period", value=period),
-                                                       Parameter("frame_timeout", value=0.5)])
+                                                       Parameter("cycle_period", value=period)])
         client = Node("bench_node_latency")
         publisher = client.create_publisher(JointState, "/joint_commands", qos_profile_sensor_data)
         executor = MultiThreadedExecutor(num_threads=4)

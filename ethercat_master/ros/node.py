@@ -115,6 +115,10 @@ class EtherCATMasterNode(LifecycleNode):
                       floating=(0.001, 10.0))
         self._declare("realtime_priority", 0, "SCHED_FIFO priority of the cycle thread; 0: normal scheduling",
                       read_only=True, integer=(0, 99))
+        self._declare("gil_switch_interval", 0.0001,
+                      "seconds another Python thread (the ROS executor) may hold the interpreter before the "
+                      "cycle thread gets it (sys.setswitchinterval); 0 keeps Python's 5 ms", read_only=True,
+                      floating=(0.0, 0.005))
         self._declare("enable_drives", True, "enable the CiA 402 drives on activate (holding their position)")
         self.network: Optional[NetworkConfig] = None
         self.master: Optional[Master] = None
@@ -202,7 +206,8 @@ class EtherCATMasterNode(LifecycleNode):
         assert master is not None and network is not None
         priority = self._param("realtime_priority")
         try:
-            report = master.start(realtime=RealtimeOptions(priority=priority or None))
+            report = master.start(realtime=RealtimeOptions(
+                priority=priority or None, switch_interval=self._param("gil_switch_interval") or None))
             if report.failed:
                 self.get_logger().warning(f"cycle thread real-time settings: {report}")
             self.supervisor = Supervisor(master, network.recovery, on_event=self._on_recovery_event).start()
