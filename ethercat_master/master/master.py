@@ -24,9 +24,15 @@ words 0x0014-0x0017) instead, when the SII has them. The engine of a slave is ma
 mailbox is configured and dropped when the slave returns to INIT; its diagnostics continue.
 
 States are requested one step at a time (INIT -> PRE-OP -> SAFE-OP -> OP, and straight down),
-BOOT only from INIT, as ETG.1000.6 allows the transitions. Process data (PDO mapping, process
-data sync managers, FMMUs) is not configured here, so PRE-OP -> SAFE-OP succeeds only for
-slaves that need none; the others refuse with their AL status code.
+BOOT only from INIT, as ETG.1000.6 allows the transitions. :meth:`Master.request_state` alone
+configures no process data, so PRE-OP -> SAFE-OP then succeeds only for slaves that need none.
+
+The whole start-up from a network file is :meth:`Master.configure` (scan, bus check, PRE-OP,
+start-up SDOs, PDO mapping, SMs and FMMUs, process data watchdog, DC start-up; see
+:mod:`.startup`) and :meth:`Master.start` (SYNC0, SAFE-OP, the cycle thread with
+:attr:`Master.cycle_hooks` and the mailbox engines polled in its idle time, OP);
+:meth:`Master.stop` returns to SAFE-OP with zeroed outputs, :meth:`Master.shutdown` to INIT,
+:meth:`Master.reconfigure_slave` brings one slave back (:mod:`.recovery`).
 
 Diagnostics (:meth:`Master.diagnostics`) is a JSON-ready dict with its own versioned schema::
 
