@@ -158,6 +158,10 @@ class DeviceApplication:
         """The ``size`` input bytes of a device without CoE for the input SyncManager."""
         return bytes(size)
 
+    def outputs_received(self) -> None:
+        """New outputs arrived in OP (the SM2 event), whether or not any value changed: the
+        object dictionary is written only where values change."""
+
     def check_transition(self, current: ALState, target: ALState) -> int:
         """The application's own verdict on ``current`` -> ``target`` after the slave's checks
         passed: 0 to accept, else the AL status code refusing it."""
@@ -506,6 +510,8 @@ class SimulatedSlave(Esc):
             fresh = self._outputs_seen = True
             if apply:
                 self._apply_outputs(channel, data)
+        if fresh and apply:
+            self.application.outputs_received()
         return fresh
 
     def _apply_outputs(self, channel: _Channel, data: bytes) -> None:

@@ -59,7 +59,7 @@ from ..device import (
 )
 from ..esc import DEFAULT_FEATURES, EscType
 from ..foe_server import FoEFile
-from ..object_dictionary import ChangeSource, ObjectDictionary, ValueChange, split_pdo_mapping_value
+from ..object_dictionary import ObjectDictionary, split_pdo_mapping_value
 from ..slave import DeviceApplication, DeviceModel, SimulatedSlave
 from .cia402_drive import Cia402Drive, Cia402Object, CycleTrigger, DriveConfig, drive_objects
 
@@ -183,11 +183,10 @@ class Cia402DriveApplication(DeviceApplication):
         self.sm_event_missed = 0
         #: Above this the drive reports 0x001A; 0: no reaction (module documentation).
         self.sync_error_counter_limit = 0
-        slave.od.subscribe(int(Cia402Object.CONTROLWORD), 0, self._outputs_written)
 
-    def _outputs_written(self, change: ValueChange) -> None:
-        if change.source is ChangeSource.LOCAL:
-            self._outputs_event = True
+    def outputs_received(self) -> None:
+        """The SM2 event: new outputs in OP (counted by the SM event supervision)."""
+        self._outputs_event = True
 
     def cycle(self, now_ns: int, trigger: CycleTrigger) -> None:
         """One drive cycle; a SYNC0 cycle in OP also supervises the SM events."""

@@ -779,7 +779,7 @@ def test_sm_events_missed_in_dc_mode_count_up_3_down_1_and_end_in_a_sync_error()
     def sync0(with_outputs: bool) -> None:
         nonlocal now
         if with_outputs:
-            od.set(0x6040, 0, 0)  # the firmware applying an output buffer writes the controlword
+            application.outputs_received()  # the firmware took an output buffer (the SM2 event)
         now += MS
         application.cycle(now, CycleTrigger.SYNC0)
 
@@ -796,7 +796,7 @@ def test_sm_events_missed_in_dc_mode_count_up_3_down_1_and_end_in_a_sync_error()
     assert application.supervise(now) == 0x001A  # synchronization error for the AL layer
     assert od.get(0x1C32, 0x20) is True and od.get(0x1C33, 0x20) is True
     # two outputs in one interval count once; frames without outputs do not count
-    od.set(0x6040, 0, 0)
+    application.outputs_received()
     sync0(True)
     assert application.sm_event_missed == 4 and application.supervise(now) == 0
     # back in OP after the error: the counter starts again
