@@ -71,9 +71,7 @@ from ..protocol.registers import (
     DcControlLoop,
     DcCyclicUnit,
     DcCyclicUnitControl,
-    DcReceiveTimes,
     DcSyncTiming,
-    DcSystemTime,
     Register,
 )
 from .esc import Esc

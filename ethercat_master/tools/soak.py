@@ -90,13 +90,10 @@ from ..protocol.coe import (
 from ..protocol.mailbox import MAILBOX_HEADER_SIZE
 from ..protocol.sdo_abort import SdoAbortCode
 from ..protocol.sii import CoeDetails
-from ..sim.chain_config import LoadedChain, load_chain
 from ..sim.in_process import InProcessSimulator
-from ..sim.esc import Esc
 from ..sim.faults import FaultKind, FaultPlan, FaultRate, FaultyWire
 from ..sim.mailbox_faults import MailboxFault, MailboxFaultPlan, MailboxFaults
 from ..sim.slave import SimulatedSlave
-from ..transport import InProcessLink, Link
 
 __all__ = [
     "DEFAULT_CHAIN",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Union
 
 from ..errors import ProtocolError
-from ..protocol.frame import ETHERNET_MAX_FRAME, ethernet_frame
+from ..protocol.frame import ethernet_frame
 
 __all__ = ["PcapRecorder", "PcapRecord", "read_pcap", "LINKTYPE_ETHERNET"]
 
