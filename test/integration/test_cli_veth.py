@@ -10,7 +10,6 @@ file stored over FoE is read back.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import VirtualWire, require_root, require_tool
+from harness import VirtualWire, require_root, require_tool, start_simulator, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "config" / "sim_chain.yaml"
-SIM_START_TIMEOUT_S = 20.0
 CLI_TIMEOUT_S = 60
 #: The Python simulator shares the machine with other tests: a generous frame timeout.
 BUS_TIMEOUT = "0.1"
@@ -60,23 +58,13 @@ def bus():
     wire = VirtualWire.create()
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
-        sim = wire.popen("b", [sys.executable, "-m", "ethercat_master.sim.cli", "--interface", wire.interface["b"],
-                               "--chain", str(CHAIN), "--status-file", str(status_path), "--status-interval", "0.1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            start = time.monotonic()
-            while not status_path.exists():
-                assert sim.poll() is None, f"ethercat-sim ended: {sim.communicate()}"
-                assert time.monotonic() - start < SIM_START_TIMEOUT_S, "ethercat-sim did not start"
-                time.sleep(0.05)
-            yield Bus(wire, status_path)
-        finally:
-            sim.send_signal(signal.SIGTERM)
+            sim = start_simulator(wire, CHAIN, status_path, "--status-interval", "0.1")
             try:
-                sim.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
-                sim.communicate()
+                yield Bus(wire, status_path)
+            finally:
+                stop_process(sim)
+        finally:
             wire.remove()
 
 

@@ -15,20 +15,16 @@ the nanosecond (1 ns allowed: the two latches read clocks that drift by up to 50
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from harness import VirtualWire, require, require_root, require_tool
+from harness import VirtualWire, require, require_root, require_tool, start_simulator, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "config" / "sim_chain.yaml"
-SIM_START_TIMEOUT_S = 20.0
 REALTIME_PRIORITY = 10
 
 SOEM_CLIENT = r'''
@@ -73,28 +69,18 @@ def reports():
     wire = VirtualWire.create()
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
-        sim = wire.popen("b", [sys.executable, "-m", "ethercat_master.sim.cli", "--interface", wire.interface["b"],
-                               "--chain", str(CHAIN), "--status-file", str(status_path), "--status-interval", "0.5",
-                               "--realtime", str(REALTIME_PRIORITY)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            start = time.monotonic()
-            while not status_path.exists():
-                assert sim.poll() is None, f"ethercat-sim ended: {sim.communicate()}"
-                assert time.monotonic() - start < SIM_START_TIMEOUT_S, "ethercat-sim did not start"
-                time.sleep(0.05)
-            results = {}
-            for name, script in (("soem", SOEM_CLIENT), ("ours", OUR_CLIENT)):
-                client = wire.run("a", [*realtime, sys.executable, "-c", script, wire.interface["a"]], timeout=60)
-                assert client.returncode == 0, f"{name}: {client.stderr[-4000:]}"
-                results[name] = json.loads(client.stdout.strip().splitlines()[-1])
-        finally:
-            sim.send_signal(signal.SIGTERM)
+            sim = start_simulator(wire, CHAIN, status_path, "--status-interval", "0.5",
+                                  "--realtime", str(REALTIME_PRIORITY))
             try:
-                sim.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
-                sim.communicate()
+                results = {}
+                for name, script in (("soem", SOEM_CLIENT), ("ours", OUR_CLIENT)):
+                    client = wire.run("a", [*realtime, sys.executable, "-c", script, wire.interface["a"]], timeout=60)
+                    assert client.returncode == 0, f"{name}: {client.stderr[-4000:]}"
+                    results[name] = json.loads(client.stdout.strip().splitlines()[-1])
+            finally:
+                stop_process(sim)
+        finally:
             wire.remove()
         yield results
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import VirtualWire, require, require_root, require_tool
+from harness import VirtualWire, require, require_root, require_tool, start_simulator, stop_process
 from ethercat_master.protocol.datagram import Addressing, Command
 from ethercat_master.protocol.frame import Frame
 from ethercat_master.transport import read_pcap
@@ -248,24 +248,14 @@ def peers():
     wire = VirtualWire.create()
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
-        sim = wire.popen("b", [sys.executable, "-m", "ethercat_master.sim.cli", "--interface", wire.interface["b"],
-                               "--chain", str(CHAIN), "--status-file", str(status_path),
-                               "--realtime", str(SIM_PRIORITY)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=str(ROOT))
         try:
-            start = time.monotonic()
-            while not status_path.exists():
-                assert sim.poll() is None, f"ethercat-sim ended: {sim.communicate()}"
-                assert time.monotonic() - start < SIM_START_TIMEOUT_S, "ethercat-sim did not start"
-                time.sleep(0.05)
-            yield Peers(wire, status_path, Path(tmp))
-        finally:
-            sim.send_signal(signal.SIGTERM)
+            sim = start_simulator(wire, CHAIN, status_path, "--realtime", str(SIM_PRIORITY),
+                                  start_timeout=SIM_START_TIMEOUT_S, env=_env(), cwd=str(ROOT))
             try:
-                sim.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
-                sim.communicate()
+                yield Peers(wire, status_path, Path(tmp))
+            finally:
+                stop_process(sim)
+        finally:
             wire.remove()
 
 

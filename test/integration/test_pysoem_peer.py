@@ -18,16 +18,13 @@ request, so a simulator delayed by other tests on the machine would look broken.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from harness import VirtualWire, require, require_root, require_tool
+from harness import VirtualWire, require, require_root, require_tool, start_simulator, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "config" / "sim_chain.yaml"
@@ -37,7 +34,6 @@ VELOCITY = 131072  # counts/s: one revolution per second
 #: A CSP drive lags its ramp by a few cycles of motion: 1 % of a revolution is plenty.
 TRACKING_BOUND = 1311
 EL2008_PATTERN = 0x5A
-SIM_START_TIMEOUT_S = 20.0
 #: SOEM gives a frame 2 ms to come back and may take a late reply for a newer request; on a
 #: loaded test machine both ends run with real-time priority, as a master and slaves would.
 REALTIME_PRIORITY = 10
@@ -216,28 +212,20 @@ def session():
     wire = VirtualWire.create()
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
-        sim = wire.popen("b", [sys.executable, "-m", "ethercat_master.sim.cli", "--interface", wire.interface["b"],
-                               "--chain", str(CHAIN), "--status-file", str(status_path), "--status-interval", "0.1",
-                               "--realtime", str(REALTIME_PRIORITY)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            start = time.monotonic()
-            while not status_path.exists():
-                assert sim.poll() is None, f"ethercat-sim ended: {sim.communicate()}"
-                assert time.monotonic() - start < SIM_START_TIMEOUT_S, "ethercat-sim did not start"
-                time.sleep(0.05)
+            sim = start_simulator(wire, CHAIN, status_path, "--status-interval", "0.1",
+                                  "--realtime", str(REALTIME_PRIORITY))
+        except BaseException:
+            wire.remove()
+            raise
+        try:
             client = wire.run("a", [*realtime, sys.executable, "-c", CLIENT, wire.interface["a"], str(status_path),
                                     str(CYCLE_NS), str(RAMP_S), str(VELOCITY), str(EL2008_PATTERN)],
                               timeout=60)
             assert client.returncode == 0, client.stderr[-4000:]
             report = json.loads(client.stdout.strip().splitlines()[-1])
         finally:
-            sim.send_signal(signal.SIGTERM)
-            try:
-                out, err = sim.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
-                out, err = sim.communicate()
+            out, err = stop_process(sim)
             wire.remove()
         report["sim_exit"] = sim.returncode
         report["sim_stdout"] = out

@@ -15,17 +15,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from harness import RosEnvironment, VirtualWire, require_root, require_tool
+from harness import RosEnvironment, VirtualWire, require_root, require_tool, start_simulator, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "config" / "sim_chain.yaml"
 NETWORK = ROOT / "config" / "network_sim.yaml"
-SIM_START_TIMEOUT_S = 20.0
 CYCLE_PERIOD = "0.004"
 #: The drive moved in CSP, and how far (radians).
 JOINT, MOVE = "joint1", 0.5
@@ -216,17 +214,10 @@ def scenario():
     with tempfile.TemporaryDirectory() as tmp:
         status_path = Path(tmp) / "status.json"
         control = Path(tmp) / "control.sock"
-        sim = wire.popen("b", [sys.executable, "-m", "ethercat_master.sim.cli", "--interface", wire.interface["b"],
-                               "--chain", str(CHAIN), "--status-file", str(status_path), "--control", str(control),
-                               "--realtime", "20"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        node = None
+        sim = node = None
         try:
-            start = time.monotonic()
-            while not (status_path.exists() and control.exists()):
-                assert sim.poll() is None, f"ethercat-sim ended: {sim.communicate()}"
-                assert time.monotonic() - start < SIM_START_TIMEOUT_S, "ethercat-sim did not start"
-                time.sleep(0.05)
+            sim = start_simulator(wire, CHAIN, status_path, "--control", str(control), "--realtime", "20",
+                                  ready=[control])
             node = wire.popen("a", [sys.executable, "-m", "ethercat_master.ros", "--config", str(NETWORK),
                                     "--interface", wire.interface["a"], "--ros-args",
                                     "-p", f"cycle_period:={CYCLE_PERIOD}", "-p", "publish_rate:=50.0",
@@ -239,24 +230,14 @@ def scenario():
                 node_log = "".join(node.communicate(timeout=30))
                 pytest.fail(f"client failed:\n{client.stderr[-4000:]}\nnode log:\n{node_log[-4000:]}")
             report = json.loads(client.stdout.strip().splitlines()[-1])
-            node.send_signal(signal.SIGINT)
-            try:
-                node_out, node_err = node.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node_out, node_err = node.communicate()
+            node_out, node_err = stop_process(node, sig=signal.SIGINT, timeout=30)
             report["node_log"] = node_out + node_err
             report["node_exit"] = node.returncode
             yield report
         finally:
             for process in (node, sim):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        process.communicate(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.communicate()
+                if process is not None:
+                    stop_process(process, timeout=15)
             wire.remove()
             ros.release()
 
