@@ -523,29 +523,33 @@ class EtherCATMasterNode(LifecycleNode):
             return None
         return self.master
 
-    def _read_sdo(self, request: ReadSdo.Request, response: ReadSdo.Response) -> ReadSdo.Response:
+    def _on_slave(self, response: Any, slave: str, action: Callable[[Master, int], str]) -> Any:
+        """Run one service's ``action(master, position)`` on the slave ``slave`` names; its
+        text becomes the message of a successful response, an error fills the failure fields
+        (:func:`~.conversions.fail`)."""
         master = self._configured(response)
         if master is None:
             return response
         try:
-            position = conversions.find_slave(master, request.slave)
+            response.message = action(master, conversions.find_slave(master, slave))
+            response.success = True
+        except (EtherCATError, LookupError, ValueError) as exc:
+            conversions.fail(response, exc)
+        return response
+
+    def _read_sdo(self, request: ReadSdo.Request, response: ReadSdo.Response) -> ReadSdo.Response:
+        def upload(master: Master, position: int) -> str:
             data = master.coe(position).upload(request.index, request.subindex, complete_access=request.complete_access)
             response.data = list(data)
             if request.data_type:
                 data_type = data_type_from_name(request.data_type)
                 response.value = show_value(decode_value(data_type, data), data_type)
-            response.success = True
-            response.message = f"0x{request.index:04X}:{request.subindex:02X} of slave {position}: {len(data)} octets"
-        except (EtherCATError, LookupError, ValueError) as exc:
-            conversions.fail(response, exc)
-        return response
+            return f"0x{request.index:04X}:{request.subindex:02X} of slave {position}: {len(data)} octets"
+
+        return self._on_slave(response, request.slave, upload)
 
     def _write_sdo(self, request: WriteSdo.Request, response: WriteSdo.Response) -> WriteSdo.Response:
-        master = self._configured(response)
-        if master is None:
-            return response
-        try:
-            position = conversions.find_slave(master, request.slave)
+        def download(master: Master, position: int) -> str:
             if request.data_type:
                 data_type = data_type_from_name(request.data_type)
                 data = encode_value(data_type, parse_value(request.value, data_type))
@@ -553,38 +557,24 @@ class EtherCATMasterNode(LifecycleNode):
                 data = bytes(request.data)
             master.coe(position).download(request.index, request.subindex, data,
                                           complete_access=request.complete_access)
-            response.success = True
-            response.message = f"0x{request.index:04X}:{request.subindex:02X} of slave {position}: {len(data)} octets"
-        except (EtherCATError, LookupError, ValueError) as exc:
-            conversions.fail(response, exc)
-        return response
+            return f"0x{request.index:04X}:{request.subindex:02X} of slave {position}: {len(data)} octets"
+
+        return self._on_slave(response, request.slave, download)
 
     def _read_file(self, request: ReadFile.Request, response: ReadFile.Response) -> ReadFile.Response:
-        master = self._configured(response)
-        if master is None:
-            return response
-        try:
-            position = conversions.find_slave(master, request.slave)
+        def read(master: Master, position: int) -> str:
             data = master.foe(position).read(request.file_name, password=request.password)
             response.data = list(data)
-            response.success = True
-            response.message = f"{request.file_name!r} from slave {position}: {len(data)} octets"
-        except (EtherCATError, LookupError, ValueError) as exc:
-            conversions.fail(response, exc)
-        return response
+            return f"{request.file_name!r} from slave {position}: {len(data)} octets"
+
+        return self._on_slave(response, request.slave, read)
 
     def _write_file(self, request: WriteFile.Request, response: WriteFile.Response) -> WriteFile.Response:
-        master = self._configured(response)
-        if master is None:
-            return response
-        try:
-            position = conversions.find_slave(master, request.slave)
+        def write(master: Master, position: int) -> str:
             master.foe(position).write(request.file_name, bytes(request.data), password=request.password)
-            response.success = True
-            response.message = f"{request.file_name!r} to slave {position}: {len(request.data)} octets"
-        except (EtherCATError, LookupError, ValueError) as exc:
-            conversions.fail(response, exc)
-        return response
+            return f"{request.file_name!r} to slave {position}: {len(request.data)} octets"
+
+        return self._on_slave(response, request.slave, write)
 
     def _set_state(self, request: SetState.Request, response: SetState.Response) -> SetState.Response:
         master = self._configured(response)
