@@ -29,6 +29,7 @@ from common import (  # noqa: E402
     NS_PER_US,
     SEGMENTED_OBJECT,
     CycleRecord,
+    back_to_back,
     cpu_seconds,
     emit,
     memory,
@@ -165,24 +166,11 @@ def run_cyclic(args) -> dict[str, Any]:
         session.close()
 
 
-def _rate(transfer, seconds: float) -> tuple[int, int]:
-    """Run ``transfer`` back to back for ``seconds``; (transactions done, errors)."""
-    done = errors = 0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        try:
-            transfer()
-            done += 1
-        except Exception:  # noqa: BLE001 - counted and reported, the benchmark goes on
-            errors += 1
-    return done, errors
-
-
 def _parallel(transfers, seconds: float) -> tuple[int, int]:
     results: list[tuple[int, int]] = [(0, 0)] * len(transfers)
 
     def run(k: int) -> None:
-        results[k] = _rate(transfers[k], seconds)
+        results[k] = back_to_back(transfers[k], seconds)
 
     threads = [threading.Thread(target=run, args=(k,)) for k in range(len(transfers))]
     for thread in threads:
@@ -202,7 +190,7 @@ def run_sdo(args) -> dict[str, Any]:
             sizes = {len(client.upload(index, subindex)) for client in clients}
             first = clients[0]
             t0 = time.perf_counter()
-            done, errors = _rate(lambda: first.upload(index, subindex), args.sdo_seconds)
+            done, errors = back_to_back(lambda: first.upload(index, subindex), args.sdo_seconds)
             single = {"transactions": done, "errors": errors, "seconds": round(time.perf_counter() - t0, 3)}
             t0 = time.perf_counter()
             done, errors = _parallel([lambda c=c: c.upload(index, subindex) for c in clients], args.sdo_seconds)

@@ -29,6 +29,7 @@ from common import (  # noqa: E402
     NS_PER_US,
     SEGMENTED_OBJECT,
     CycleRecord,
+    back_to_back,
     cpu_seconds,
     emit,
     memory,
@@ -147,18 +148,6 @@ def run_cyclic(args) -> dict[str, Any]:
         session.close()
 
 
-def _rate(transfer, seconds: float) -> tuple[int, int]:
-    done = errors = 0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        try:
-            transfer()
-            done += 1
-        except Exception:  # noqa: BLE001 - counted and reported, the benchmark goes on
-            errors += 1
-    return done, errors
-
-
 def _round_robin(transfers, seconds: float) -> tuple[int, int]:
     """One transfer of each slave in turn, for ``seconds``; (transactions done, errors)."""
     done = errors = 0
@@ -183,7 +172,7 @@ def run_sdo(args) -> dict[str, Any]:
             sizes = {len(s.sdo_read(index, subindex)) for s in slaves}
             first = slaves[0]
             t0 = time.perf_counter()
-            done, errors = _rate(lambda: first.sdo_read(index, subindex), args.sdo_seconds)
+            done, errors = back_to_back(lambda: first.sdo_read(index, subindex), args.sdo_seconds)
             single = {"transactions": done, "errors": errors, "seconds": round(time.perf_counter() - t0, 3)}
             # SOEM's mailbox calls are not safe from several threads at once (threads hung in a
             # trial): a SOEM application serves many slaves in turn, one transfer after another
