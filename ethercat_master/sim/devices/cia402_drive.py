@@ -131,6 +131,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from ...protocol.al_status import ALStatusCode
+from ...protocol.cia402 import Controlword, Statusword
 from ...protocol.coe import EMERGENCY_DATA_SIZE, DataType, ErrorRegister, ObjectAccess
 from ...protocol.sdo_abort import SdoAbortCode
 from ...protocol.sii import SyncManagerType
@@ -234,57 +235,6 @@ class Cia402Object(enum.IntEnum):
 
 
 # ---------------------------------------------------------------------- control and status
-class Controlword(enum.IntFlag):
-    """Controlword (0x6040) bits; bits 4..6 and 9 depend on the mode of operation."""
-
-    SWITCH_ON = 0x0001
-    ENABLE_VOLTAGE = 0x0002
-    #: Low active: 0 commands a quick stop.
-    QUICK_STOP = 0x0004
-    ENABLE_OPERATION = 0x0008
-    #: PP: new set-point (rising edge); HM: homing operation start.
-    NEW_SET_POINT = 0x0010
-    HOMING_OPERATION_START = 0x0010
-    #: PP: change set immediately.
-    CHANGE_SET_IMMEDIATELY = 0x0020
-    #: PP: the target is relative.
-    RELATIVE = 0x0040
-    #: Rising edge: fault reset.
-    FAULT_RESET = 0x0080
-    HALT = 0x0100
-    #: PP: change on set-point (not supported by this drive).
-    CHANGE_ON_SET_POINT = 0x0200
-
-
-class Statusword(enum.IntFlag):
-    """Statusword (0x6041) bits; bits 12 and 13 depend on the mode of operation."""
-
-    READY_TO_SWITCH_ON = 0x0001
-    SWITCHED_ON = 0x0002
-    OPERATION_ENABLED = 0x0004
-    FAULT = 0x0008
-    VOLTAGE_ENABLED = 0x0010
-    #: Low active: 0 while a quick stop is active.
-    QUICK_STOP = 0x0020
-    SWITCH_ON_DISABLED = 0x0040
-    WARNING = 0x0080
-    REMOTE = 0x0200
-    TARGET_REACHED = 0x0400
-    INTERNAL_LIMIT_ACTIVE = 0x0800
-    #: PP: set-point acknowledge.
-    SET_POINT_ACKNOWLEDGE = 0x1000
-    #: PV: speed is zero.
-    SPEED_ZERO = 0x1000
-    #: HM: homing attained.
-    HOMING_ATTAINED = 0x1000
-    #: CSP/CSV/CST: the drive follows the target value.
-    DRIVE_FOLLOWS_COMMAND = 0x1000
-    #: PP/CSP: following error.
-    FOLLOWING_ERROR = 0x2000
-    #: HM: homing error.
-    HOMING_ERROR = 0x2000
-
-
 class DriveState(enum.Enum):
     """States of the power drive system (IEC 61800-7-201)."""
 
