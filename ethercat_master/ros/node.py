@@ -406,7 +406,7 @@ class EtherCATMasterNode(LifecycleNode):
         mailbox = {entry["station_address"]: entry for entry in master.mailbox_diagnostics.snapshot()["slaves"]}
         health = self.supervisor.health if self.supervisor is not None else {}
         drives = {drive.slave: drive for drive in self.drives} if self.drives is not None else {}
-        dc_slaves = {entry["position"]: entry for entry in master.dc.snapshot()["slaves"]} if master.dc else {}
+        dc_slaves = master.dc.slaves if master.dc is not None else {}
         names = self._names()
         reports = []
         for n, (slave, block) in enumerate(zip(slaves, blocks)):
@@ -433,7 +433,8 @@ class EtherCATMasterNode(LifecycleNode):
                                 "statusword": f"0x{status.statusword:04X}"}
             status = dc_slaves.get(slave.position)
             if status is not None:
-                report.dc = {key: status[key] for key in ("difference_ns", "in_sync", "sync_lost", "delay_ns")}
+                report.dc = {"difference_ns": status.difference_ns, "in_sync": status.in_sync,
+                             "sync_lost": status.sync_lost, "delay_ns": status.delay_ns}
             reports.append(report)
         return reports
 
