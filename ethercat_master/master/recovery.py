@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..config.network import FailureAction, RecoverySettings
 from ..errors import EtherCATError
-from ..protocol.al_status import ALState
+from ..protocol.al_status import ALState, state_name
 from ..protocol.datagram import Command, position_address
 from ..protocol.registers import Register
 from .al import poll_states
@@ -207,8 +207,7 @@ class Supervisor:
                 if self.settings.enabled and self._due(health):
                     events.extend(self._recover(slave.position, health, lost=True))
                 continue
-            health.state = ALState(block.status.state).name if block.status.state in ALState._value2member_map_ \
-                else f"0x{int(block.status.state):X}"
+            health.state = state_name(block.status.state)
             health.status_code = block.status_code
             wanted = self.targets.get(slave.position, self.target)
             if block.status.state is wanted and not block.status.error:

@@ -11,7 +11,7 @@ from ..master.al import poll_states
 from ..master.master import Master
 from ..master.process_image import ProcessImage, ValueKind
 from ..master.slave_info import SlaveInfo
-from ..protocol.al_status import ALState, al_status_text
+from ..protocol.al_status import al_status_text, state_name
 from ..protocol.registers import AlStatusBlock
 
 from ethercat_master.msg import (  # noqa: E402
@@ -23,7 +23,7 @@ from ethercat_master.msg import (  # noqa: E402
     SlaveState,
 )
 
-__all__ = ["find_slave", "find_drive", "state_name", "process_data", "write_outputs", "slave_identity",
+__all__ = ["find_slave", "find_drive", "process_data", "write_outputs", "slave_identity",
            "slave_states", "slave_description", "fail"]
 
 
@@ -54,14 +54,6 @@ def find_drive(drives: Cia402Group, text: str) -> Cia402Drive:
         if key in (drive.joint, drive.name) or drive.name.startswith(f"{key} (") or key == str(drive.slave):
             return drive
     raise LookupError(f"no drive {text!r}: joints are {', '.join(drives.joint_names) or 'none'}")
-
-
-def state_name(state: Any) -> str:
-    """``"OP"`` for an AL state value; the hex value for one that is no state."""
-    try:
-        return ALState(state).name
-    except ValueError:
-        return f"0x{int(state):X}"
 
 
 def _numeric(value: Any) -> float:

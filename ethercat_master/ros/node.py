@@ -44,7 +44,7 @@ from ..master.bus import Request
 from ..master.cyclic import RealtimeOptions
 from ..master.master import Master
 from ..master.recovery import RecoveryEvent, Supervisor
-from ..protocol.al_status import ALState
+from ..protocol.al_status import ALState, state_name
 from ..protocol.coe import decode_value, emergency_text, encode_value
 from ..protocol.datagram import Command, station_address
 from ..protocol.registers import DlStatus, ErrorCounters, Register
@@ -417,7 +417,7 @@ class EtherCATMasterNode(LifecycleNode):
                 dl = DlStatus.decode(dl_reply.data)
                 links = tuple(dl.communication(port) for port in range(_PORTS))
             report = SlaveReport(slave.position, names[slave.position], slave.order or slave.name,
-                                 None if block is None else conversions.state_name(block.status.state),
+                                 None if block is None else state_name(block.status.state),
                                  0 if block is None else block.status_code,
                                  False if block is None else bool(block.status.error), counters, links)
             entry = mailbox.get(slave.station_address)
