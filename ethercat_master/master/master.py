@@ -473,10 +473,8 @@ class Master:
         configs: dict[int, list[SyncManagerConfig]] = {}
         for position, config in self.assignment.items():
             slave = slaves[position]
-            if slave.has_coe:
-                coe = self.coe(position)
-                for transition in (Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP):
-                    write_startup_sdos(coe, slave, config, transition, network.file)
+            self._run_startup_sdos(position, Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP,
+                                   file=network.file)
             sm_configs = sync_manager_configs(slave, config)
             if sm_configs:
                 configs[position] = sm_configs
@@ -490,6 +488,20 @@ class Master:
             self.dc_startup = configure_dc(self.bus, list(slaves), reference=self._dc_reference(network),
                                            mode=network.dc.mode)
         return self.layout  # type: ignore[return-value]
+
+    def _run_startup_sdos(self, position: int, *transitions: Transition, file: Optional[str] = None) -> None:
+        """The configured start-up SDOs of the slave at ``position`` for ``transitions``, in
+        order (nothing for a slave without CoE or configuration); ``file`` names the network
+        file in an abort's note (default: the configured network's)."""
+        config = self.assignment.get(position)
+        slave = self.slave(position)
+        if config is None or not slave.has_coe:
+            return
+        if file is None:
+            file = self.network.file if self.network is not None else "<network>"
+        coe = self.coe(position)
+        for transition in transitions:
+            write_startup_sdos(coe, slave, config, transition, file)
 
     def _dc_reference(self, network: NetworkConfig) -> Optional[int]:
         """The configured reference clock as a bus position (the file names it by its
@@ -561,11 +573,8 @@ class Master:
         self.request_state(ALState.SAFEOP, timeout=timeout)
         report = self.start_cycle(period, realtime=realtime)
         if target is ALState.OP:
-            if self.network is not None:
-                for position, config in self.assignment.items():
-                    if self.slave(position).has_coe:
-                        write_startup_sdos(self.coe(position), self.slave(position), config,
-                                           Transition.SAFEOP_TO_OP, self.network.file)
+            for position in self.assignment:
+                self._run_startup_sdos(position, Transition.SAFEOP_TO_OP)
             self.request_state(ALState.OP, timeout=timeout)
         return report
 
@@ -670,20 +679,17 @@ class Master:
         """
         slave = self.slave(position)
         config = self.assignment.get(position)
-        file = self.network.file if self.network is not None else "<network>"
         self.request_state(ALState.INIT, position, timeout=timeout)
         if target in (ALState.INIT, ALState.BOOT):
             if target is ALState.BOOT:
                 self.request_state(ALState.BOOT, position, timeout=timeout)
             return
         self.request_state(ALState.PREOP, position, timeout=timeout)
+        self._run_startup_sdos(position, Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP)
         if config is not None and slave.has_coe:
-            coe = self.coe(position)
-            for transition in (Transition.INIT_TO_PREOP, Transition.PREOP_TO_SAFEOP):
-                write_startup_sdos(coe, slave, config, transition, file)
             sm_configs = sync_manager_configs(slave, config)
             if sm_configs:
-                write_pdo_configuration(slave, coe, sm_configs)
+                write_pdo_configuration(slave, self.coe(position), sm_configs)
         self._write_watchdogs([position])
         if resync_dc and self.dc_startup is not None and position in self.dc_startup.delays:
             resynchronise_slave(self.bus, self.dc_startup, position, slave.station_address)
@@ -698,8 +704,7 @@ class Master:
             write_process_data_registers(self.bus, dataclasses.replace(self.layout, slaves=tuple(own)))
         self.request_state(ALState.SAFEOP, position, timeout=timeout)
         if target is ALState.OP:
-            if config is not None and slave.has_coe:
-                write_startup_sdos(self.coe(position), slave, config, Transition.SAFEOP_TO_OP, file)
+            self._run_startup_sdos(position, Transition.SAFEOP_TO_OP)
             self.request_state(ALState.OP, position, timeout=timeout)
 
     def identity_mismatch(self, position: int) -> Optional[str]:
